@@ -1,0 +1,454 @@
+"""Streaming batch scoring of account dumps: chunks, worker processes, error rows, order.
+
+Architecture (what the README describes):
+
+* A reader (:func:`cleanclf.schema.iter_records`) streams raw records; the parent does not
+  even parse JSON. Records are cut into *chunks* (``chunk_size`` accounts, or fewer when
+  their raw size passes ``chunk_bytes``).
+* Each chunk is scored as a unit: every post text of every account in it, plus one
+  profile text (nickname + bio) per account, goes to ``clf.score_texts`` in ONE call and
+  all image paths to ``clf.score_images`` in one call; then
+  :class:`~cleanclf.accounts.AccountModel` aggregates each account's posts into its verdict.
+* ``jobs=1`` scores in-process. ``jobs>1`` uses worker processes (``fork``; each loads the
+  model once) with at most ``2 * jobs`` chunks in flight, and yields results in input
+  order, so memory stays flat however long the input is.
+* A worker that dies (segfault, OOM kill, ``os._exit``) breaks the pool: the chunks that
+  were in flight are re-run one by one in a fresh pool; a chunk that kills its worker
+  again is re-run record by record, and the record that still kills it becomes an error
+  record (``WorkerCrash``). Nothing hangs, nothing vanishes, order is kept.
+* Every input record yields exactly one output record. Malformed input (bad JSON,
+  invalid UTF-8, wrong field types) yields an error record with its line number.
+
+>>> import cleanclf
+>>> from cleanclf.batch import score_accounts
+>>> recs = ['{"account_id": "u1", "posts": [{"id": "p1", "text": "你好"}]}', '{oops']
+>>> out = list(score_accounts(recs, model=cleanclf.load()))          # doctest: +SKIP
+>>> [(v["account_id"], v["error"] and v["error"]["type"]) for v in out]  # doctest: +SKIP
+[('u1', None), (None, 'RecordError')]
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, Iterable, Iterator
+
+from .accounts import POSTS_MODES, AccountModel, error_verdict
+from .categories import CATEGORIES
+from .errors import InputError, RecordError, describe, error_dict
+from .schema import Account, Item, parse_record
+
+DEFAULT_CHUNK_SIZE = 128
+DEFAULT_CHUNK_BYTES = 4 << 20
+IMAGE_MODES = ("exact", "fast")
+ON_ERROR = ("record", "raise")
+
+
+# ---------------------------------------------------------------------------- chunk scoring
+class ChunkScorer:
+    """Scores a list of :class:`~cleanclf.schema.Item` into verdict records (one per item).
+
+    The unit of work both in-process and in workers. ``serialize=True`` returns
+    ``(json_line_bytes, labels, escalate, is_error)`` tuples instead of dicts, so the
+    parent process only writes bytes.
+    """
+
+    def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
+                 serialize: bool = False):
+        self.clf = clf
+        self.model_id = clf.model_id
+        self.account_model = AccountModel(getattr(clf, "account_params", None) or {},
+                                          getattr(clf, "thresholds", None) or {})
+        self.has_text = getattr(clf, "text_model", None) is not None
+        self.has_image = getattr(clf, "image_model", None) is not None
+        self.posts = posts
+        self.images_root = images_root
+        self.image_mode = image_mode
+        self.serialize = serialize
+
+    # -- public
+    def score(self, items: list[Item]) -> list:
+        verdicts: list[dict | None] = [None] * len(items)
+        accounts: list[tuple[int, Account]] = []
+        for k, item in enumerate(items):
+            try:
+                if isinstance(item.payload, BaseException):
+                    raise item.payload
+                accounts.append((k, parse_record(item.payload, item.line)))
+            except RecordError as exc:
+                verdicts[k] = self._error(getattr(exc, "account_id", None), exc, item.line)
+            except Exception as exc:  # noqa: BLE001 - bad input never crashes a batch
+                verdicts[k] = self._error(None, exc, item.line)
+        try:
+            for (k, _), v in zip(accounts, self._score_accounts([a for _, a in accounts])):
+                verdicts[k] = v
+        except Exception:  # noqa: BLE001 - isolate the account that breaks the vectorised call
+            for k, acc in accounts:
+                try:
+                    verdicts[k] = self._score_accounts([acc])[0]
+                except Exception as exc:  # noqa: BLE001
+                    verdicts[k] = self._error(acc.account_id, exc, items[k].line)
+        return [self._out(v) for v in verdicts]
+
+    # -- internals
+    def _error(self, account_id, exc: BaseException, line) -> dict:
+        return error_verdict(account_id, error_dict(exc), line=line, model_id=self.model_id, posts=self.posts)
+
+    def _out(self, v: dict):
+        if not self.serialize:
+            return v
+        return (dumps_line(v), tuple(v["labels"]), bool(v["escalate"]), v["error"] is not None)
+
+    def _score_accounts(self, accounts: list[Account]) -> list[dict]:
+        text_res: list[list[dict | None]] | None = None
+        prof_res: list[dict | None] = [None] * len(accounts)
+        img_res: list[list[list[dict]]] | None = None
+        if self.has_text:
+            texts, where = [], []
+            for a, acc in enumerate(accounts):
+                for i, p in enumerate(acc.posts):
+                    if p.text:
+                        texts.append(p.text)
+                        where.append((a, i))
+                ptext = acc.profile_text()
+                if ptext:
+                    texts.append(ptext)
+                    where.append((a, -1))
+            results = self.clf.score_texts(texts) if texts else []
+            if len(results) != len(texts):
+                raise RuntimeError(f"score_texts returned {len(results)} results for {len(texts)} texts")
+            text_res = [[None] * len(acc.posts) for acc in accounts]
+            for (a, i), r in zip(where, results):
+                if i < 0:
+                    prof_res[a] = r
+                else:
+                    text_res[a][i] = r
+        if self.has_image:
+            paths, where = [], []
+            for a, acc in enumerate(accounts):
+                for i, p in enumerate(acc.posts):
+                    for path in p.images:
+                        paths.append(path)
+                        where.append((a, i))
+            results = (self.clf.score_images(paths, mode=self.image_mode, images_root=self.images_root)
+                       if paths else [])
+            if len(results) != len(paths):
+                raise RuntimeError(f"score_images returned {len(results)} results for {len(paths)} paths")
+            img_res = [[[] for _ in acc.posts] for acc in accounts]
+            for (a, i), r in zip(where, results):
+                img_res[a][i].append(r)
+        out = []
+        for a, acc in enumerate(accounts):
+            out.append(self.account_model.verdict(
+                acc, text_res[a] if text_res is not None else None, prof_res[a],
+                img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+        return out
+
+
+def dumps_line(verdict: dict) -> bytes:
+    """One verdict as a UTF-8 JSON line (``ensure_ascii=False``; escaped only if it cannot encode)."""
+    try:
+        return (json.dumps(verdict, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate slipped through: keep the record, escape it
+        return (json.dumps(verdict, ensure_ascii=True, separators=(", ", ": ")) + "\n").encode("ascii")
+
+
+# ---------------------------------------------------------------------------- workers
+_WORKER: ChunkScorer | None = None
+_WORKER_ERROR: str | None = None
+
+
+def _watch_parent(parent_pid: int) -> None:
+    # A worker must not outlive a SIGKILLed parent (it would hold the output pipes open).
+    import time
+
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
+def _init_worker(model_spec: tuple, opts: dict, parent_pid: int) -> None:
+    global _WORKER, _WORKER_ERROR
+    try:  # Linux: die with the parent, even when it is SIGKILLed
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the watchdog thread below suffices
+        pass
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        kind, value = model_spec
+        if kind == "load":
+            from .classify import Classifier
+
+            clf = Classifier.load(value, trust=True)  # the parent already resolved and verified it
+        else:
+            clf = value
+        _WORKER = ChunkScorer(clf, **opts)
+    except Exception as exc:  # noqa: BLE001 - reported by _ping, so the parent fails clearly, once
+        _WORKER_ERROR = f"{type(exc).__name__}: {exc}"
+
+
+def _ping() -> str | None:
+    return _WORKER_ERROR
+
+
+def _work(items: list[Item]) -> list:
+    if _WORKER is None:
+        raise RuntimeError(f"worker could not load the model: {_WORKER_ERROR}")
+    return _WORKER.score(items)
+
+
+def _crash_record(item: Item, model_id: str, posts: str, serialize: bool, exc: BaseException | None = None):
+    account_id = None
+    if isinstance(item.payload, Account):
+        account_id = item.payload.account_id
+    elif isinstance(item.payload, dict):
+        account_id = item.payload.get("account_id")
+    msg = ("worker process died while scoring this record (a crash in native code, the OOM killer, or "
+           "os._exit); the record was isolated and skipped" if exc is None or isinstance(exc, BrokenProcessPool)
+           else f"scoring failed in a worker: {exc!r}")
+    v = error_verdict(None if account_id is None else str(account_id),
+                      {"type": "WorkerCrash", "message": msg}, line=item.line, model_id=model_id, posts=posts)
+    return (dumps_line(v), (), False, True) if serialize else v
+
+
+class _Pool:
+    """A process pool that survives dead workers and keeps results in submission order."""
+
+    def __init__(self, jobs: int, model_spec: tuple, opts: dict, model_id: str):
+        self.jobs = jobs
+        self.model_spec = model_spec
+        self.opts = opts
+        self.model_id = model_id
+        self.ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        self.ex: ProcessPoolExecutor | None = None
+        self.restarts = 0
+        self._new()
+        # Fail once and clearly if workers cannot load the model, instead of turning every
+        # record into a crash record.
+        err = self.ex.submit(_ping).result()
+        if err is not None:
+            self.terminate()
+            raise RuntimeError(f"model: worker processes could not load it ({err})")
+
+    def _new(self) -> None:
+        self.ex = ProcessPoolExecutor(self.jobs, mp_context=self.ctx, initializer=_init_worker,
+                                      initargs=(self.model_spec, self.opts, os.getpid()))
+
+    def _restart(self) -> None:
+        self.restarts += 1
+        self.ex.shutdown(wait=False, cancel_futures=True)
+        self._new()
+
+    def close(self) -> None:
+        if self.ex is not None:
+            self.ex.shutdown(wait=True, cancel_futures=True)
+            self.ex = None
+
+    def terminate(self) -> None:
+        if self.ex is not None:
+            for p in list(getattr(self.ex, "_processes", {}).values()):
+                try:
+                    p.kill()
+                except Exception:  # noqa: BLE001
+                    pass
+            self.ex.shutdown(wait=False, cancel_futures=True)
+            self.ex = None
+
+    def _run_alone(self, chunk: list[Item]):
+        """Run one chunk with nothing else in flight: results, or the exception that stopped it."""
+        try:
+            return self.ex.submit(_work, chunk).result(), None
+        except Exception as exc:  # noqa: BLE001 - BrokenProcessPool or an escaped worker exception
+            if isinstance(exc, BrokenProcessPool):
+                self._restart()
+            return None, exc
+
+    def _isolate(self, chunk: list[Item]) -> list:
+        res, exc = self._run_alone(chunk)
+        if exc is None:
+            return res
+        out = []
+        for item in chunk:  # find the poison: one record at a time
+            r, e = self._run_alone([item]) if len(chunk) > 1 else (None, exc)
+            out.extend(r if e is None else [_crash_record(item, self.model_id, self.opts["posts"],
+                                                          self.opts["serialize"], e)])
+        return out
+
+    def map_ordered(self, chunks: Iterable[list[Item]]) -> Iterator[list]:
+        inflight: deque = deque()
+        max_inflight = 2 * self.jobs
+
+        def head() -> Iterator[list]:
+            chunk, fut = inflight.popleft()
+            try:
+                res = fut.result()
+            except Exception:  # noqa: BLE001 - a worker died or raised: isolate what was in flight
+                affected = [chunk] + [c for c, _ in inflight]
+                inflight.clear()
+                self._restart()
+                for c in affected:
+                    yield self._isolate(c)
+                return
+            yield res
+
+        for chunk in chunks:
+            while len(inflight) >= max_inflight:
+                yield from head()
+            inflight.append((chunk, self.ex.submit(_work, chunk)))
+        while inflight:
+            yield from head()
+
+
+# ---------------------------------------------------------------------------- public API
+def _as_items(records: Iterable[Any]) -> Iterator[Item]:
+    for n, rec in enumerate(records, 1):
+        yield rec if isinstance(rec, Item) else Item(n, rec)
+
+
+def _cost(item: Item) -> int:
+    p = item.payload
+    if isinstance(p, (bytes, str)):
+        return len(p)
+    if isinstance(p, Account):
+        return 200 * (len(p.posts) + 1) + sum(len(x.text) for x in p.posts)
+    if isinstance(p, dict) and isinstance(p.get("posts"), list):
+        return 200 * (len(p["posts"]) + 1)
+    return 200
+
+
+def _chunks(items: Iterable[Item], chunk_size: int, chunk_bytes: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    size = 0
+    for item in items:
+        chunk.append(item)
+        size += _cost(item)
+        if len(chunk) >= chunk_size or size >= chunk_bytes:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
+
+
+def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
+    """``(classifier_or_None, worker_spec, model_id)`` for ``model`` (None, name, path or object).
+
+    For a name or path the parent only verifies the bundle (hashes) and reads its id;
+    the classifier itself is loaded lazily (in-process for ``jobs=1``, in each worker
+    otherwise), so the parent of a multi-process run does not hold a model copy.
+    """
+    if model is None or isinstance(model, (str, os.PathLike)):
+        from . import models
+
+        directory = models.resolve(model if model is not None else "default", trust=trust)
+        manifest = models.verify_bundle(directory)
+        model_id = f"{manifest.get('name', 'unsaved')}@{manifest.get('version', '0')}"
+        return None, ("load", str(directory)), model_id
+    if not hasattr(model, "score_texts") or not hasattr(model, "model_id"):
+        raise InputError(f"model: expected None, a bundle name/path or a Classifier, got {describe(model)}")
+    directory = getattr(model, "directory", None)
+    from .classify import Classifier
+
+    if isinstance(model, Classifier) and directory is not None:
+        # Workers re-load from the verified directory rather than inherit a possibly used
+        # onnxruntime session across fork.
+        return model, ("load", str(directory)), model.model_id
+    return model, ("object", model), model.model_id
+
+
+def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progress: bool = False,
+                   on_error: str = "record", posts: str = "flagged", images_root=None,
+                   image_mode: str = "exact", chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   chunk_bytes: int = DEFAULT_CHUNK_BYTES, trust_model: bool = False,
+                   total: int | None = None, _serialize: bool = False, _by_chunk: bool = False) -> Iterator[dict]:
+    """Score account records lazily; one verdict record per input record, in input order.
+
+    ``records``: :class:`~cleanclf.schema.Account` objects, dicts, raw JSON lines
+    (``str``/``bytes``) or :class:`~cleanclf.schema.Item` from
+    :func:`~cleanclf.schema.iter_records` (which carry line numbers; otherwise the
+    record's 1-based position is its "line"). ``model``: a loaded Classifier, a bundle
+    name or path (paths need ``trust_model=True``), or None for the bundled default.
+    ``on_error="record"`` turns bad records into error records; ``"raise"`` raises
+    :class:`~cleanclf.errors.RecordError` at the first one. ``posts`` is ``"flagged"``,
+    ``"all"`` or ``"none"`` (omit the key). With ``jobs>1`` and a Classifier object,
+    pass a model loaded from a bundle (each worker re-loads it) or any picklable scorer.
+
+    >>> from cleanclf.batch import score_accounts
+    >>> v = next(score_accounts([{"account_id": "u1", "posts": []}]))   # doctest: +SKIP
+    >>> sorted(v)                                                       # doctest: +SKIP
+    ['account_id', 'counts', 'error', 'escalate', 'evidence', 'labels', 'model', 'posts', 'scores']
+    """
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise InputError(f"jobs: expected an integer >= 1, got {describe(jobs)}")
+    if posts not in POSTS_MODES:
+        raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
+    if on_error not in ON_ERROR:
+        raise InputError(f"on_error: expected one of {ON_ERROR}, got {describe(on_error)}")
+    if image_mode not in IMAGE_MODES:
+        raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise InputError(f"chunk_size: expected an integer >= 1, got {describe(chunk_size)}")
+    if isinstance(records, (str, bytes, dict, Account)):
+        raise InputError(f"records: expected an iterable of records, got a single {type(records).__name__}; "
+                         "wrap it in a list")
+    clf, spec, model_id = resolve_model(model, trust=trust_model)
+    return _generate(records, clf, spec, model_id, jobs=jobs, progress=progress, on_error=on_error,
+                     opts={"posts": posts, "images_root": None if images_root is None else str(images_root),
+                           "image_mode": image_mode, "serialize": _serialize},
+                     chunk_size=chunk_size, chunk_bytes=chunk_bytes, total=total, by_chunk=_by_chunk)
+
+
+def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, chunk_size, chunk_bytes, total,
+              by_chunk=False):
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0  # no monitor thread: workers are forked
+        bar = tqdm(total=total, unit="acc", file=sys.stderr, mininterval=0.5, smoothing=0.05, dynamic_ncols=True)
+    chunks = _chunks(_as_items(records), chunk_size, chunk_bytes)
+    pool = None
+    try:
+        if jobs == 1:
+            if clf is None:
+                from .classify import Classifier
+
+                clf = Classifier.load(spec[1], trust=True)
+            scorer = ChunkScorer(clf, **opts)
+            results = (scorer.score(c) for c in chunks)
+        else:
+            pool = _Pool(jobs, spec, opts, model_id)
+            results = pool.map_ordered(chunks)
+        for res in results:
+            if by_chunk:  # the CLI flushes and fsyncs per chunk
+                yield res
+            else:
+                for r in res:
+                    if on_error == "raise" and (r[3] if opts["serialize"] else r["error"] is not None):
+                        err = json.loads(r[0])["error"] if opts["serialize"] else r["error"]
+                        raise RecordError(err["message"])
+                    yield r
+            if bar is not None:
+                bar.update(len(res))
+    except BaseException:
+        if pool is not None:
+            pool.terminate()
+            pool = None
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
+        if bar is not None:
+            bar.close()
+
+
+__all__ = ["score_accounts", "ChunkScorer", "resolve_model", "dumps_line", "DEFAULT_CHUNK_SIZE"]

@@ -1,0 +1,323 @@
+"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info`` (and ``train``/``evaluate``
+when :mod:`cleanclf.train` provides them).
+
+>>> from cleanclf.cli import build_parser
+>>> build_parser().parse_args(["score", "in.jsonl", "-o", "out.jsonl", "--jobs", "2"]).jobs
+2
+
+Exit codes: 0 = the run completed (even if some records are error rows); 1 = the run
+could not be carried out (model missing or broken); 2 = unusable arguments (missing
+input file, unknown extension, bad option); 130 = interrupted (rerun with ``--resume``).
+
+``score --resume`` continues an interrupted run (``kill -9`` included): OUT is cut back
+to its last complete line, its lines are counted, that many input records are skipped
+(readers are deterministic: blank lines never count) and the rest is appended. Each chunk
+is written, flushed and fsynced whole, so at most one torn line exists, and it is removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .categories import CATEGORIES
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """An argument cannot be used (exit code 2)."""
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The argparse parser of the ``cleanclf`` command (``argv`` decides whether train plugs in)."""
+    p = argparse.ArgumentParser(prog="cleanclf", description=(
+        "Find accounts posting lewd images, explicit sexual text or prostitution solicitation."))
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    s = sub.add_parser("score", help="score an account dump into verdict records (JSONL)")
+    s.add_argument("input", metavar="IN", help="account dump: .jsonl, .jsonl.gz, .csv, .parquet, or - for stdin")
+    s.add_argument("-o", "--output", required=True, metavar="OUT", help="verdicts: .jsonl file, or - for stdout")
+    s.add_argument("--images-root", metavar="DIR", help="directory that relative image paths are resolved against "
+                   "(default: the directory of IN; the current directory for stdin)")
+    s.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes (default 1)")
+    s.add_argument("--resume", action="store_true", help="continue an interrupted run into the same OUT")
+    s.add_argument("--posts", choices=("flagged", "all", "none"), default="flagged",
+                   help="which posts to list in each verdict (default: flagged)")
+    s.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
+    s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    s.add_argument("--chunk-size", type=int, default=None, metavar="N", help="accounts per chunk (default 128)")
+    _model_args(s)
+
+    t = sub.add_parser("text", help="score one text; prints JSON")
+    t.add_argument("text", help="the text (- reads stdin)")
+    _model_args(t)
+
+    i = sub.add_parser("image", help="score image files; prints one JSON line per image")
+    i.add_argument("paths", nargs="+", metavar="IMAGE")
+    i.add_argument("--images-root", metavar="DIR")
+    i.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
+    _model_args(i)
+
+    n = sub.add_parser("info", help="model id, components, thresholds, metrics, data sources and licences")
+    _model_args(n)
+
+    _add_train_commands(sub, sys.argv[1:] if argv is None else argv)
+    return p
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="default", metavar="NAME|PATH", help="bundle name or directory (default: default)")
+    p.add_argument("--trust-model", action="store_true",
+                   help="allow loading a bundle from a directory outside the bundled models (it unpickles files)")
+
+
+def _add_train_commands(subparsers, argv: list[str]) -> None:
+    """Plug-in point for ``cleanclf train`` / ``cleanclf evaluate``.
+
+    If :mod:`cleanclf.train` exposes ``add_cli(subparsers)``, it registers its own
+    subcommands (each setting ``func`` via ``set_defaults(func=...)``, called with the
+    parsed args and returning an exit code). Imported only when the command line asks
+    for it, so ``cleanclf score`` never pays for scikit-learn's import.
+    """
+    wanted = any(a in ("train", "evaluate", "-h", "--help") for a in argv[:1]) or not argv
+    if not wanted:
+        return
+    try:
+        from . import train  # noqa: F401
+    except ImportError:
+        return
+    add_cli = getattr(train, "add_cli", None)
+    if callable(add_cli):
+        add_cli(subparsers)
+
+
+# ---------------------------------------------------------------------------- helpers
+def _load(args):
+    from . import load
+    from .models import resolve
+
+    name = args.model
+    if "/" in name or os.sep in name:
+        name = Path(name)
+    resolve(name, trust=args.trust_model)
+    return load(name, trust=args.trust_model)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _truncate_to_last_newline(path: Path) -> int:
+    """Cut a torn last line off ``path``; return the number of complete lines kept."""
+    with open(path, "r+b") as fh:
+        fh.seek(0, os.SEEK_END)
+        end = fh.tell()
+        pos = end
+        block = 1 << 16
+        keep = 0
+        while pos > 0:
+            start = max(0, pos - block)
+            fh.seek(start)
+            data = fh.read(pos - start)
+            k = data.rfind(b"\n")
+            if k >= 0:
+                keep = start + k + 1
+                break
+            pos = start
+        if keep != end:
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+        fh.seek(0)
+        lines = 0
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+    return lines
+
+
+def _count_lines(path: Path) -> int | None:
+    # Only for plain JSONL: a cheap C-speed scan gives the progress bar a total and an ETA.
+    # Blank lines are counted too, so the total may be slightly high.
+    if not str(path).lower().endswith((".jsonl", ".ndjson")):
+        return None
+    n = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            n += chunk.count(b"\n")
+    return n
+
+
+# ---------------------------------------------------------------------------- commands
+def cmd_score(args, model=None) -> int:
+    from .schema import detect_format, iter_records
+    from .batch import DEFAULT_CHUNK_SIZE, score_accounts
+
+    if args.jobs < 1:
+        raise UsageError(f"--jobs: expected an integer >= 1, got {args.jobs}")
+    if args.chunk_size is not None and args.chunk_size < 1:
+        raise UsageError(f"--chunk-size: expected an integer >= 1, got {args.chunk_size}")
+    try:
+        fmt = detect_format(args.input)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    in_path = None if args.input == "-" else Path(args.input)
+    if in_path is not None and not in_path.is_file():
+        raise UsageError(f"IN: {args.input!r} does not exist or is not a file")
+    to_stdout = args.output == "-"
+    out_path = None if to_stdout else Path(args.output)
+    if out_path is not None and not str(out_path).lower().endswith((".jsonl", ".ndjson")):
+        raise UsageError(f"-o/--output: {args.output!r} has an unknown extension; expected .jsonl or - for stdout")
+    if args.resume and to_stdout:
+        raise UsageError("--resume: needs an output file, not - (stdout)")
+    if out_path is not None and in_path is not None and out_path.resolve() == in_path.resolve():
+        raise UsageError(f"-o/--output: {args.output!r} is the input file; choose another path")
+    if args.images_root is not None and not Path(args.images_root).is_dir():
+        raise UsageError(f"--images-root: {args.images_root!r} is not a directory")
+    if out_path is not None and not out_path.parent.is_dir():
+        raise UsageError(f"-o/--output: directory {str(out_path.parent)!r} does not exist")
+
+    if args.images_root is None:
+        # Paths inside a dump are relative to the dump, the way examples/ ships them.
+        args.images_root = str(in_path.resolve().parent) if in_path is not None else os.getcwd()
+    done = 0
+    if args.resume and out_path is not None and out_path.exists():
+        done = _truncate_to_last_newline(out_path)
+    if model is None:
+        from .batch import resolve_model
+
+        name = Path(args.model) if ("/" in args.model or os.sep in args.model) else args.model
+        model = name  # workers (or the in-process scorer) load it; the parent only verifies it
+        resolve_model(name, trust=args.trust_model)
+    total = _count_lines(in_path) if in_path is not None else None
+    if total is not None:
+        total = max(0, total - done)
+
+    items = iter_records(args.input if in_path is None else in_path, fmt)
+    if done:
+        skipped = sum(1 for _ in itertools.islice(items, done))
+        if skipped < done:
+            print(f"cleanclf: --resume: {args.output} already holds {done} records but the input has only "
+                  f"{skipped}; nothing to do (is it the same input?)", file=sys.stderr)
+            return EXIT_OK
+    stats = {"accounts": 0, "errors": 0, "escalate": 0, **{c: 0 for c in CATEGORIES}}
+    t0 = time.monotonic()
+    out = sys.stdout.buffer if to_stdout else open(out_path, "ab" if args.resume else "wb")
+    interrupted = False
+    try:
+        gen = score_accounts(items, model=model, jobs=args.jobs, progress=not args.no_progress,
+                             posts=args.posts, images_root=args.images_root, image_mode=args.image_mode,
+                             chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE, trust_model=args.trust_model,
+                             total=total, _serialize=True, _by_chunk=True)
+        for chunk in gen:
+            out.write(b"".join(r[0] for r in chunk))
+            out.flush()
+            if not to_stdout:
+                os.fsync(out.fileno())  # a chunk is on disk whole before the next one starts
+            for _line, labels, esc, err in chunk:
+                stats["accounts"] += 1
+                stats["errors"] += err
+                stats["escalate"] += esc
+                for c in labels:
+                    stats[c] += 1
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if not to_stdout:
+            out.close()
+    dt = time.monotonic() - t0
+    resumed = f" (resumed after {done} already written)" if done else ""
+    flagged = ", ".join(f"{c} {stats[c]}" for c in CATEGORIES)
+    print(f"cleanclf: {stats['accounts']} accounts scored{resumed} in {dt:.1f}s "
+          f"({stats['accounts'] / dt if dt > 0 else 0:.0f}/s); flagged: {flagged}; "
+          f"escalations {stats['escalate']}; error rows {stats['errors']}"
+          + (f"; written to {args.output}" if not to_stdout else ""), file=sys.stderr)
+    if interrupted:
+        print("cleanclf: interrupted; rerun the same command with --resume to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return EXIT_OK
+
+
+def cmd_text(args, model=None) -> int:
+    text = sys.stdin.read() if args.text == "-" else args.text
+    clf = model or _load(args)
+    _print_json(clf.score_text(text))
+    return EXIT_OK
+
+
+def cmd_image(args, model=None) -> int:
+    clf = model or _load(args)
+    if args.images_root is not None and not Path(args.images_root).is_dir():
+        raise UsageError(f"--images-root: {args.images_root!r} is not a directory")
+    results = clf.score_images(args.paths, mode=args.image_mode, images_root=args.images_root)
+    for path, r in zip(args.paths, results):
+        _print_json({"path": path, **r})
+    return EXIT_OK if any("error" not in r for r in results) else EXIT_FAIL
+
+
+def cmd_info(args, model=None) -> int:
+    from . import models
+
+    name = Path(args.model) if ("/" in args.model or os.sep in args.model) else args.model
+    directory = models.resolve(name, trust=args.trust_model)
+    manifest = models.verify_bundle(directory)
+    comps = manifest.get("components", {})
+    info = {
+        "model": f"{manifest.get('name', 'unsaved')}@{manifest.get('version', '0')}",
+        "directory": str(directory),
+        "categories": manifest.get("categories", []),
+        "components": {k: {kk: vv for kk, vv in v.items() if kk in ("files", "categories", "updated", "fitted")}
+                       for k, v in comps.items()},
+        "thresholds": {k: v.get("thresholds") for k, v in comps.items() if "thresholds" in v},
+        "metrics": {k: v.get("metrics") for k, v in comps.items() if "metrics" in v} | (
+            {"bundle": manifest["metrics"]} if "metrics" in manifest else {}),
+        "data": {k: v.get("data", v.get("data_sources")) for k, v in comps.items()
+                 if "data" in v or "data_sources" in v} | (
+            {"bundle": manifest["data_sources"]} if "data_sources" in manifest else {}),
+        "library_versions": manifest.get("library_versions", {}),
+    }
+    _print_json(info)
+    return EXIT_OK
+
+
+COMMANDS = {"score": cmd_score, "text": cmd_text, "image": cmd_image, "info": cmd_info}
+
+
+def main(argv: list[str] | None = None, *, model=None) -> int:
+    """Entry point of the ``cleanclf`` console script; returns the exit code.
+
+    ``model`` lets a program (or a test) pass an already built scorer instead of ``--model``.
+    """
+    parser = build_parser(argv)
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None) or COMMANDS[args.command]
+    from .errors import BundleError, MissingDependencyError
+
+    try:
+        if getattr(args, "func", None) is not None:
+            return int(func(args) or 0)
+        return func(args, model=model)
+    except UsageError as exc:
+        print(f"cleanclf {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (BundleError, MissingDependencyError) as exc:
+        print(f"cleanclf {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        print("cleanclf: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, TypeError, FileNotFoundError, RuntimeError) as exc:
+        print(f"cleanclf {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,174 @@
+"""The ``cleanclf`` command: exit codes, summary, resume (incl. SIGKILL mid-run), text/info."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from cleanclf.cli import main
+from test_batch import FakeClassifier, mixed, needs_bundle
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "accounts.jsonl"
+
+
+def write_dump(path: Path, n: int) -> Path:
+    with open(path, "w", encoding="utf-8") as fh:
+        for rec in mixed(n):
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return path
+
+
+def ids(path: Path) -> list[str]:
+    return [json.loads(line)["account_id"] for line in path.read_bytes().splitlines()]
+
+
+def test_score_writes_one_line_per_record_and_summary(tmp_path, capsys):
+    out = tmp_path / "v.jsonl"
+    rc = main(["score", str(EXAMPLES), "-o", str(out), "--no-progress"], model=FakeClassifier())
+    assert rc == 0
+    lines = out.read_bytes().splitlines()
+    n_in = sum(1 for line in EXAMPLES.read_bytes().splitlines() if line.strip())
+    assert len(lines) == n_in
+    recs = [json.loads(line) for line in lines]
+    assert [r["line"] for r in recs if r["error"]] == [10]
+    err = capsys.readouterr().err
+    assert f"{n_in} accounts scored" in err and "error rows 1" in err and "solicitation" in err
+
+
+@pytest.mark.parametrize("argv,needle", [
+    (["score", "nope.jsonl", "-o", "out.jsonl"], "does not exist"),
+    (["score", "in.txt", "-o", "out.jsonl"], "unknown extension"),
+    (["score", "in.jsonl", "-o", "out.txt"], "-o/--output"),
+    (["score", "in.jsonl", "-o", "-", "--resume"], "--resume"),
+    (["score", "in.jsonl", "-o", "out.jsonl", "--jobs", "0"], "--jobs"),
+])
+def test_unusable_arguments_exit_2_with_a_clear_message(tmp_path, monkeypatch, capsys, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text('{"account_id": "a"}\n', encoding="utf-8")
+    (tmp_path / "in.txt").write_text("x", encoding="utf-8")
+    assert main(argv, model=FakeClassifier()) == 2
+    assert needle in capsys.readouterr().err
+
+
+def test_argparse_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["score", "x.jsonl", "-o", "y.jsonl", "--posts", "some"])
+    assert exc.value.code == 2
+
+
+def test_stdout_output(tmp_path, capsysbinary):
+    dump = write_dump(tmp_path / "d.jsonl", 7)
+    assert main(["score", str(dump), "-o", "-", "--no-progress"], model=FakeClassifier()) == 0
+    assert len(capsysbinary.readouterr().out.splitlines()) == 7
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
+    dump = write_dump(tmp_path / "d.jsonl", 250)
+    full = tmp_path / "full.jsonl"
+    assert main(["score", str(dump), "-o", str(full), "--no-progress", "--chunk-size", "16"], model=FakeClassifier()) == 0
+    data = full.read_bytes()
+    # simulate a run killed mid-write: keep 40% of the bytes, cutting a line in half
+    cut = int(len(data) * 0.4)
+    assert data[cut - 1:cut] != b"\n"
+    part = tmp_path / "part.jsonl"
+    part.write_bytes(data[:cut])
+    argv = ["score", str(dump), "-o", str(part), "--no-progress", "--resume", "--jobs", str(jobs), "--chunk-size", "16"]
+    assert main(argv, model=FakeClassifier()) == 0
+    assert part.read_bytes() == data
+    # resuming a finished run changes nothing
+    assert main(argv, model=FakeClassifier()) == 0
+    assert part.read_bytes() == data
+
+
+def test_text_and_info_commands(capsys, tmp_path):
+    assert main(["text", "加薇 abc123 包夜"], model=FakeClassifier()) == 0
+    r = json.loads(capsys.readouterr().out)
+    assert "solicitation" in r["labels"]
+    # info on a bundle that does not exist: exit 1 with the name in the message
+    assert main(["info", "--model", "no-such-bundle"]) == 1
+    assert "no-such-bundle" in capsys.readouterr().err
+
+
+DRIVER = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from test_batch import FakeClassifier
+    from cleanclf.cli import main
+    sys.exit(main(sys.argv[1:], model=FakeClassifier(delay={delay})))
+""")
+
+
+def _run_driver(tmp_path, argv, delay=0.0):
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(tests=str(ROOT / "tests"), delay=delay), encoding="utf-8")
+    log = open(tmp_path / "stderr.txt", "ab")
+    return subprocess.Popen([sys.executable, str(driver), *argv], stdout=subprocess.DEVNULL, stderr=log,
+                            start_new_session=True)
+
+
+def _live_in_session(sid: int) -> list[str]:
+    out = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[3]) == sid and fields[0] != "Z":  # fields: state, ppid, pgrp, session
+            out.append(f"{pid}:{fields[0]}")
+    return out
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume_every_account_exactly_once(tmp_path):
+    n = 3000
+    dump = write_dump(tmp_path / "d.jsonl", n)
+    out = tmp_path / "v.jsonl"
+    argv = ["score", str(dump), "-o", str(out), "--jobs", "2", "--chunk-size", "20", "--no-progress"]
+    proc = _run_driver(tmp_path, argv, delay=0.0005)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 200_000):
+        time.sleep(0.02)
+    assert proc.poll() is None, "run finished before it could be killed; make the fake slower"
+    os.kill(proc.pid, signal.SIGKILL)  # the parent only: its workers must notice and die
+    proc.wait(timeout=10)
+    size_killed = out.stat().st_size
+    assert 0 < size_killed
+    # workers die with their parent (no orphan keeps the output open or burns CPU)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (leftover := _live_in_session(proc.pid)):
+        time.sleep(0.1)
+    assert not leftover, f"worker processes outlived the killed parent: {leftover}"
+    proc2 = _run_driver(tmp_path, argv + ["--resume"])
+    assert proc2.wait(timeout=120) == 0
+    raw = out.read_bytes()
+    assert raw.endswith(b"\n")
+    lines = raw.split(b"\n")[:-1]
+    recs = [json.loads(line) for line in lines]  # no torn line anywhere
+    assert [r["account_id"] for r in recs] == [f"u{i}" for i in range(n)]
+    assert len(lines) == n
+
+
+@needs_bundle
+def test_real_cli_on_examples(tmp_path):
+    out = tmp_path / "verdicts.jsonl"
+    r = subprocess.run([sys.executable, "-m", "cleanclf.cli", "score", str(EXAMPLES), "-o", str(out), "--no-progress"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert "accounts scored" in r.stderr
+    recs = [json.loads(line) for line in out.read_bytes().splitlines()]
+    assert len(recs) == 15 and sum(1 for x in recs if x["error"]) == 1
+    info = subprocess.run([sys.executable, "-m", "cleanclf.cli", "info"], capture_output=True, text=True, timeout=300)
+    assert info.returncode == 0 and json.loads(info.stdout)["model"]
