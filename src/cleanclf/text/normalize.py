@@ -1,0 +1,645 @@
+"""Undo the disguises that sexual spam uses, keeping offsets back to the original text.
+
+Spam that advertises porn clips or paid sex hides its keywords and contact
+handles from filters: full-width and mathematical letters (``𝐔𝐗４４``),
+traditional characters, zero-width and decorative characters between the
+letters (``约❤炮``), separators (``加-企-鹅``, ``1 3 8 ...``), digits in other
+scripts (``①③⑧``, ``一三八``), look-alike letters (Cyrillic ``С``, ``ℨ`` for 3)
+and sound-alike spellings of a few key words (``薇`` / ``喂心`` / ``vx`` for
+微信, ``扣扣`` / ``企鹅`` for QQ, ``麦饼`` / ``买P`` for 卖片). :func:`normalize`
+maps all of them to one canonical form so that n-grams, lexicons and the
+contact extractor see the same text whatever the disguise.
+
+Two entry points share one code path (a list of stages, each a ``str.translate``
+table or a regular-expression substitution, applied either plainly or with
+offset tracking), so they cannot drift:
+
+* :func:`normalize` -- fast, cached, used on every post;
+* :func:`normalize_with_offsets` -- also returns, for each normalised
+  character, where it came from, so evidence spans found in normalised text can
+  be shown in the original.
+
+>>> normalize("加-薇 ABC123，约❤炮")
+'加微信 abc123,约炮'
+>>> n = normalize_with_offsets("麦饼-喂心 CAD571")
+>>> n.text
+'卖片微信 cad571'
+>>> n.to_original(2, 4)
+(3, 5)
+
+Idempotence: ``normalize(normalize(t)) == normalize(t)``. The character table is
+closed (every output character maps to itself), and the substitution stages are
+repeated until the text stops changing (at most :data:`MAX_PASSES` rounds; no
+input seen in the data or in property tests needs more than three).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Callable, Iterable, NamedTuple, Sequence, Union
+
+from ..errors import InputError, InputTypeError, describe
+
+__all__ = ["normalize", "normalize_with_offsets", "Normalized", "Normalizer", "MAX_PASSES"]
+
+#: Upper bound on rounds of the substitution stages (see module docstring).
+MAX_PASSES = 4
+
+# Texts longer than this are not cached: spam that repeats is short, and a
+# cache of long texts would hold a lot of memory for little gain.
+_CACHE_MAX_LEN = 2000
+
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f"
+
+# ---------------------------------------------------------------------------
+# Hand-made character tables. Each says where it came from.
+# ---------------------------------------------------------------------------
+
+# Look-alike characters -> ASCII, applied to the raw character *before* NFKC
+# and lower-casing (so capitals and characters that NFKC would turn into
+# something else are caught), and again to each character after them.
+_HOMOGLYPHS: dict[str, str] = {
+    # Seen in tg-spam rows: "78ℨ2" (a 3 in a number), "C₳D571", "ＫＵ€５３７",
+    # "UKC9ł7" / "UCX ł39" (an l or 1 in codes; the digit rules turn l into 1
+    # between digits), "cЗ4З68" (Cyrillic Ze for 3).
+    "ℨ": "3", "₳": "a", "€": "e", "ł": "l", "З": "3", "з": "3",
+    # Unicode confusables (TR39 "confusables.txt", Latin look-alikes): Greek
+    # capitals that look like Latin capitals, Greek small letters that look
+    # like Latin small letters ("爆插╬α", "ΧΑС596" in tg-spam).
+    "Α": "a", "Β": "b", "Ε": "e", "Ζ": "z", "Η": "h", "Ι": "i", "Κ": "k", "Μ": "m",
+    "Ν": "n", "Ο": "o", "Ρ": "p", "Τ": "t", "Υ": "y", "Χ": "x",
+    "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t",
+    "υ": "u", "χ": "x", "ω": "w",
+    # Cyrillic capitals and small letters that look like Latin ones
+    # ("ХСК396卖片" in tg-spam).
+    "А": "a", "В": "b", "Е": "e", "К": "k", "М": "m", "Н": "h", "О": "o", "Р": "p",
+    "С": "c", "Т": "t", "Х": "x", "У": "y", "Ѕ": "s", "І": "i", "Ј": "j",
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p",
+    "с": "c", "т": "t", "х": "x", "у": "y", "ѕ": "s", "і": "i", "ј": "j", "ԁ": "d",
+    # Latin small capitals and other IPA look-alikes ("ｘᴇｋ４９６", "ɢ" in tg-spam).
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h",
+    "ɪ": "i", "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p",
+    "ʀ": "r", "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+    "ɑ": "a", "ɡ": "g",
+    # Sound-alike single characters seen in tg-spam rows ("珂视频箹" = 可视频约).
+    "箹": "约",
+    # "➕" stands for 加 ("微❤➕wei971480" in tg-spam); NFKC leaves it alone.
+    "➕": "+",
+}
+
+# Emoji that stand for a word in Chinese internet slang. 🌿 草 (= 操) and 🐮 牛
+# are common usage; 🦌 = 撸 (鹿 lù) as in the synthetic comments "已🦌 晚安";
+# 🐔 鸡 ("从良🐔" in tg-spam); 🐧 = QQ's penguin ("看逼伽🐧" in tg-spam).
+_EMOJI_WORDS: dict[str, str] = {
+    "🌿": "草", "🐮": "牛", "🦌": "撸", "🐔": "鸡", "🐧": "企鹅",
+}
+
+# Symbols that carry meaning for the classifiers and are kept although their
+# category (So) is otherwise dropped: sexual emoji frequent in backpage and
+# synthetic positives, and telephone signs that point at a contact.
+_KEEP = frozenset("💋🍑🍆💦👅🔞☎📞📱")
+
+# Decorations outside the dropped categories: bullets and middle dots (Po),
+# runic letters used as end markers ("ᚰ", "ᚠ", "ᛀ" in hundreds of tg-spam
+# rows), Hangul fillers used as invisible spaces ("ㅤ" in tg-spam).
+_EXTRA_DROP = "•·‧∙・‥\u3164\u1160\uffa0" + "".join(chr(c) for c in range(0x16A0, 0x1700))
+
+_DIGIT_WORDS = {  # Chinese numerals, incl. 幺 (1 on the phone) and 两, and the financial forms
+    "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
+    "五": "5", "六": "6", "七": "7", "八": "8", "九": "9", "壹": "1", "贰": "2", "叁": "3",
+    "肆": "4", "伍": "5", "陆": "6", "柒": "7", "捌": "8", "玖": "9",
+}
+
+
+def _load_json(name: str) -> dict:
+    with resources.files("cleanclf.data").joinpath(name).open("r", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+_ENCLOSED = re.compile(r"\((\d+|[\u3400-\u9fff])\)|(\d+)\.")
+
+
+@lru_cache(maxsize=1)
+def _char_table() -> dict[int, str]:
+    """The composed one-pass character table (built on first use, then cached).
+
+    Composition per character: hand homoglyphs, else NFKC (with "(一)" / "1."
+    enclosed forms reduced to their content) -> lower case -> per resulting
+    character: kept symbols, emoji words, homoglyphs, non-ASCII digits,
+    traditional -> simplified, dropped decorations. Then closed under itself so
+    that a second application changes nothing.
+    """
+    uni = _load_json("unicode_chars.json")
+    t2s: dict[str, str] = _load_json("t2s_chars.json")["map"]
+    nfkc: dict[str, str] = uni["nfkc"]
+    lower: dict[str, str] = uni["lower"]
+    digits: dict[str, str] = uni["digits"]
+    drop = set(_EXTRA_DROP)
+    for lo, hi in uni["drop"]:
+        drop.update(chr(c) for c in range(lo, hi + 1))
+    drop -= _KEEP
+    drop -= set(_EMOJI_WORDS)
+    drop -= set(_HOMOGLYPHS)
+
+    def one(y: str) -> str:
+        if y in _KEEP:
+            return y
+        for table in (_EMOJI_WORDS, _HOMOGLYPHS, digits, t2s):
+            if y in table:
+                return table[y]
+        return "" if y in drop else y
+
+    def compose(c: str) -> str:
+        if c in _HOMOGLYPHS or c in _EMOJI_WORDS or c in _KEEP:
+            return one(c)
+        s = nfkc.get(c, c)
+        if s != c:
+            m = _ENCLOSED.fullmatch(s)
+            if m:
+                s = m.group(1) or m.group(2)
+        out = []
+        for x in s:
+            if x in _HOMOGLYPHS:
+                out.append(_HOMOGLYPHS[x])
+                continue
+            for y in lower.get(x, x):
+                out.append(one(y))
+        return "".join(out)
+
+    keys = set(nfkc) | set(lower) | set(digits) | set(t2s) | drop
+    keys |= set(_HOMOGLYPHS) | set(_EMOJI_WORDS)
+    table = {c: compose(c) for c in keys}
+    # Close the table: follow outputs through the table until nothing changes,
+    # which makes the translate stage idempotent.
+    for _ in range(6):
+        changed = False
+        for c, v in table.items():
+            nv = "".join(table.get(ch, ch) for ch in v)
+            if nv != v:
+                table[c] = nv
+                changed = True
+        if not changed:
+            break
+    return {ord(c): v for c, v in table.items() if v != c}
+
+
+# ---------------------------------------------------------------------------
+# Substitution rules.
+# ---------------------------------------------------------------------------
+
+Repl = Union[str, Callable[[str], str]]
+
+
+class _Rule(NamedTuple):
+    """One regex substitution. ``repl`` replaces the named group ``k`` if the
+    pattern has one (the rest of the match is context and stays), else the
+    whole match; a callable gets the replaced text and returns its replacement."""
+
+    pattern: re.Pattern
+    repl: Repl
+    source: str  # where the rule comes from (documentation and debugging)
+    needs: tuple[frozenset, ...]  # run only if the text has a character of each set
+
+
+def _digits_in_run(s: str) -> str:
+    """Chinese numerals -> ASCII in a run of numeral-like characters, if it
+    holds at least two Chinese numerals (so "1000一" stays as it is)."""
+    if sum(1 for ch in s if ch in _DIGIT_WORDS) < 2:
+        return s
+    return "".join(_DIGIT_WORDS.get(ch, ch) for ch in s)
+
+
+_OL_DIGITS = str.maketrans({"o": "0", "l": "1"})
+
+
+def _ol_to_digits(s: str) -> str:
+    return s.translate(_OL_DIGITS)
+
+
+_NON_DIGIT = re.compile(r"\D+")
+
+
+def _collapse_digit_groups(s: str) -> str:
+    """Join digit groups split by separators ("138 0000 0000", "2487 832") when
+    they make a number of 7..11 digits (13 with a leading 86). Groups are
+    merged greedily from the left so two numbers side by side stay apart."""
+    groups = re.split(r"(\D+)", s)
+    nums, seps = groups[0::2], groups[1::2]
+    total = sum(len(n) for n in nums)
+    if total <= 11 or (total == 13 and s.startswith("86")):
+        return "".join(nums) if total >= 7 else s
+    out: list[str] = []
+    cur_parts = [nums[0]]
+    cur_len = len(nums[0])
+
+    def flush() -> None:
+        if cur_len >= 7:
+            out.append("".join(cur_parts[0::2]))
+        else:
+            out.append("".join(cur_parts))
+
+    for sep, num in zip(seps, nums[1:]):
+        if cur_len + len(num) <= 11:
+            cur_parts.extend((sep, num))
+            cur_len += len(num)
+        else:
+            flush()
+            out.append(sep)
+            cur_parts = [num]
+            cur_len = len(num)
+    flush()
+    return "".join(out)
+
+
+# Single characters standing for 微 / 微信 in tg-spam rows ("加薇", "佳喂",
+# "伽韦", "嶶", "媺", "溦", "徽信", "伟心", "卫心", "威信", "买乒威").
+_W = "薇威嶶媺溦喂徽伟卫韦"
+# Characters standing for 加 "add (me)" in tg-spam rows ("家喂", "伽🐧", "佳喂", "夹", "迦威").
+_J = "伽佳夹嘉迦枷珈"
+# A handle or code with at least one digit, >= 5 characters (used in lookaheads).
+_HANDLE_AHEAD = r"(?=[a-z0-9_-]{5})[a-z_-]{0,15}\d"
+# Latin letters must stand alone (not inside a word, a URL or an @handle).
+_LAT_BEFORE = r"(?<![a-z0-9_@/.#-])"
+# "加" as "add me", not 增加 / 参加 / 添加 / 追加 / 更加 (ordinary words).
+_ADD_BEFORE = r"(?:(?<=\+)|(?<=加)(?<![增参添追更附施外]加))"
+_Q = "扣寇冦窛蔲蔻叩抠"
+
+
+_DIGITS = "0123456789"
+_SEPS = " \t-*_./|~\\=^`'\""
+_NUMERALS = "〇零一幺二两三四五六七八九壹贰叁肆伍陆柒捌玖"
+
+
+@lru_cache(maxsize=2)
+def _rules(keywords: bool = True) -> tuple[_Rule, ...]:
+    C = _CJK
+    # (pattern, replacement, source, needs): ``needs`` is a tuple of character
+    # sets; the rule is only run on a text that has a character of each set.
+    # That pre-check keeps the cost of some fifty rules near zero on ordinary text.
+    rules: list[tuple[str, Repl, str, tuple[str, ...]]] = [
+        # Separators inserted between CJK characters ("约 * 炮", "加-企-鹅",
+        # "出各/地/母/狗" in tg-spam). Commas and full stops are not separators:
+        # ordinary text needs them.
+        (rf"(?<=[{C}])[ \t\-*_./|~\\=^`'\"]{{1,3}}(?=[{C}])", "", "tg-spam separators", (_SEPS,)),
+        # Split characters, only those attested in the data (synthetic
+        # comments: "氵壬 荡", "女且女且", "亻半你") or classic (弓虽, 身寸).
+        (r"弓虽|身寸|氵壬|女且女且|亻半|口勿|扌喿", _SPLIT_CHARS.__getitem__, "split characters", ("弓身氵女亻口扌",)),
+        # Chinese numerals in runs of >= 5 numeral-like characters ("一三八...",
+        # "一3八..."); the callable also requires two Chinese numerals.
+        (rf"[0-9{_NUMERALS}]{{5,}}", _digits_in_run, "Chinese numerals", (_NUMERALS,)),
+        # o / l inside numbers: "26OO米", "UKC9ł7", "UCX ł39" (tg-spam).
+        (r"(?<=\d)[ol]+(?=\d)", _ol_to_digits, "digit look-alikes (tg-spam)", (_DIGITS, "ol")),
+        (r"(?<![a-z0-9])[ol](?=\d\d)", _ol_to_digits, "digit look-alikes (tg-spam)", (_DIGITS, "ol")),
+        (r"(?<=\d\d)o+(?![a-z])", _ol_to_digits, "digit look-alikes (tg-spam)", (_DIGITS, "o")),
+        # Numbers split by separators ("3581 6014", "2◍48 78ℨ2", "138-0000-0000").
+        (r"\d+(?:(?:[ \-_*|]{1,3}|\.(?=\d{3}))\d+)+", _collapse_digit_groups, "tg-spam spaced digits", (_DIGITS, " -_*|.")),
+    ]
+    if keywords:
+        rules += _keyword_rules()
+    return tuple(_Rule(re.compile(p), r, s, tuple(frozenset(n) for n in needs)) for p, r, s, needs in rules)
+
+
+_SPLIT_CHARS = {"弓虽": "强", "身寸": "射", "氵壬": "淫", "女且女且": "姐姐", "亻半": "伴", "口勿": "吻", "扌喿": "操"}
+
+_PINYIN = {  # pinyin and initials of key words (tg-spam "yp上第三方", synthetic "pao友")
+    "yuepao": "约炮", "yp": "约炮", "baoye": "包夜", "shangmen": "上门", "loufeng": "楼凤",
+    "paoyou": "炮友", "luoliao": "裸聊", "zuoai": "做爱",
+    "vx": "微信", "wx": "微信", "weixin": "微信", "weixing": "微信", "vxin": "微信",
+}
+
+
+def _keyword_rules() -> list[tuple[str, Repl, str, tuple[str, ...]]]:
+    C = _CJK
+    W, J, Q = _W, _J, _Q
+    Wv = W + "v"
+    return [
+        # --- 卖片 "selling clips" (tg-spam: 麦偏, 买篇, 买乒, 麦-P, 买P, 卖P, 麦饼卫星).
+        (r"[麦卖买迈][-*_.\s]{0,2}(?:[偏篇乒]|p(?![a-z]))", "卖片", "tg-spam 卖片 spellings", ("麦卖买迈", "偏篇乒p")),
+        # 麦片 / 麦饼 are food: only next to a WeChat cue or a code ("麦饼-喂心",
+        # "麦片xac596", "sse497麦片").
+        (rf"(?:麦[片饼]|[卖买]饼)(?=[-\s]{{0,2}}(?:[{W}]|v(?![a-z])|微信|[a-z]{{2,4}}\d{{3}}))", "卖片", "tg-spam 麦饼 + cue", ("麦卖买", "片饼")),
+        (r"(?:(?<=[a-z]\d{3})|(?<=[a-z]\d{3}\s))(?:麦[片饼]|[卖买]饼)", "卖片", "tg-spam code + 麦片", ("麦卖买", "片饼", _DIGITS)),
+        # --- 微信 WeChat.
+        # Unconditional spellings: none of these is an ordinary word
+        # (威信 "prestige", 卫星 "satellite", 微心 and 唯心 are, so they are not here).
+        (rf"[薇嶶媺溦喂徽伟卫韦][信心]|{_LAT_BEFORE}v[信心]", "微信", "tg-spam 微信 spellings", (Wv, "信心")),
+        (r"微x(?![a-z])", "微信", "微x", ("微", "x")),
+        # Pinyin and initials (one alternation: one scan for all of them).
+        (rf"{_LAT_BEFORE}(?:{'|'.join(sorted(_PINYIN, key=len, reverse=True))})(?![a-z])", _PINYIN.__getitem__, "pinyin / initials", ("vwybslpz",)),
+        # Any stand-in followed by a handle or number: "威信TWW236", "伽韦 sx106107",
+        # "V: abc123", "v17694860483".
+        (rf"(?:[{W}]|{_LAT_BEFORE}v)(?:信|心|星)?(?=[\s:=]{{0,3}}{_HANDLE_AHEAD})", "微信", "stand-in + handle", (Wv, _DIGITS)),
+        # After 加 / +: "加薇 abc123", "加v", "加威信818..." (增加 / 参加 ... excluded,
+        # and a single 威 followed by another CJK character is a word: 增加威力).
+        (rf"{_ADD_BEFORE}(?:[{W}]|v)(?:信|心|星)", "微信", "加 + stand-in", ("加+", Wv, "信心星")),
+        (rf"{_ADD_BEFORE}(?:[{W}]|v)(?![{C}a-z])", "微信", "加 + stand-in", ("加+", Wv)),
+        # After 卖片 / 片: "麦饼卫星", "买乒威", "TPK564片薇".
+        (rf"(?<=片)[{W}](?:信|心|星)", "微信", "卖片 + stand-in", ("片", W)),
+        (rf"(?<=片)[{W}](?![{C}])", "微信", "卖片 + stand-in", ("片", W)),
+        # 加 spelt with a sound-alike before a WeChat/QQ cue and a handle ("佳喂：sx106107",
+        # "迦威 sx106 107"), or after a code ("HB98538家喂").
+        (rf"[{J}](?=(?:[{W}]|v)(?:信|心|星)?[\s:=]{{0,3}}{_HANDLE_AHEAD})", "加", "加 sound-alikes", (J, Wv, _DIGITS)),
+        (rf"[{J}](?=微信|qq|[企乞]鹅|[{Q}])", "加", "加 sound-alikes", (J, "微q企乞" + Q)),
+        (rf"(?<=\d)家(?=[{W}]|微信|qq|[企乞]鹅|[{Q}])", "加", "加 sound-alikes after a code", ("家", _DIGITS)),
+        # --- QQ ("扣扣", "+口+口", "加窛", "加乞鹅 29579 76580", "3402558811看扣",
+        # "2920 5382 口", "Q15830...", "伽🐧" in tg-spam).
+        (r"扣扣|抠抠|寇寇|蔻蔻|蔲蔲|叩叩|乞鹅", "qq", "QQ spellings", ("扣抠寇蔻蔲叩乞",)),
+        (rf"{_ADD_BEFORE}口\+?口", "qq", "+口+口", ("加+", "口")),
+        (rf"(?:{_ADD_BEFORE}|(?<=[{J}家]))企鹅", "qq", "加 + 企鹅 (the animal stays)", ("加+家" + J, "企")),
+        (r"企鹅(?=[\s:=]{0,3}\d{5})", "qq", "企鹅 + number", ("企", _DIGITS)),
+        (rf"{_ADD_BEFORE}(?:[{Q}口]|q)(?![{C}a-z])", "qq", "加 + QQ stand-in", ("加+", Q + "口q")),
+        (rf"(?:[{Q}]|{_LAT_BEFORE}q)(?=[\s:=]{{0,3}}\d{{5,}}(?![\d元块万分.%]))", "qq", "QQ stand-in + number", (Q + "q", _DIGITS)),
+        (rf"(?:(?<=\d{{5}})|(?<=\d{{5}}[看加+ ])|(?<=\d{{5}} [看加+]))(?:[{Q}口]|q)(?![{C}a-z])", "qq", "number + QQ stand-in", (Q + "口q", _DIGITS)),
+        # --- 约炮 / 炮友 (tg-spam "约泡", synthetic "pao友").
+        (r"[约药](?:炮|泡|p(?![a-z])|pao(?![a-z]))", "约炮", "约炮 spellings", ("约药", "炮泡p")),
+        (r"固(?:泡|p(?![a-z]))", "固炮", "固炮 spellings", ("固", "泡p")),
+        (rf"(?:泡|{_LAT_BEFORE}pao)友", "炮友", "炮友 spellings", ("泡p", "友")),
+    ]
+
+
+# ---------------------------------------------------------------------------
+# The engine: one list of stages, two ways of applying it.
+# ---------------------------------------------------------------------------
+
+
+def _replacement(rule: _Rule, m: re.Match) -> tuple[int, int, str]:
+    """(start, end, new text) of what ``rule`` replaces in match ``m``."""
+    if "k" in rule.pattern.groupindex:
+        s, e = m.span("k")
+    else:
+        s, e = m.span()
+    repl = rule.repl
+    return s, e, repl if isinstance(repl, str) else repl(m.string[s:e])
+
+
+def _sub_fast(rule: _Rule, text: str) -> str:
+    if isinstance(rule.repl, str) and "k" not in rule.pattern.groupindex:
+        return rule.pattern.sub(rule.repl, text) if "\\" not in rule.repl else rule.pattern.sub(lambda m: rule.repl, text)
+
+    def f(m: re.Match) -> str:
+        s, e, new = _replacement(rule, m)
+        ms, me = m.span()
+        return m.string[ms:s] + new + m.string[e:me]
+
+    return rule.pattern.sub(f, text)
+
+
+def _sub_tracked(rule: _Rule, text: str, starts: list[int], ends: list[int]) -> tuple[str, list[int], list[int]]:
+    pieces: list[str] = []
+    ns: list[int] = []
+    ne: list[int] = []
+    pos = 0
+    for m in rule.pattern.finditer(text):
+        s, e, new = _replacement(rule, m)
+        if new == text[s:e]:
+            continue
+        pieces.append(text[pos:s])
+        ns.extend(starts[pos:s])
+        ne.extend(ends[pos:s])
+        pieces.append(new)
+        k = len(new)
+        if k == e - s:  # same length: character i came from character i
+            ns.extend(starts[s:e])
+            ne.extend(ends[s:e])
+        elif k:
+            if e > s:
+                o_s, o_e = starts[s], ends[e - 1]
+            else:  # pure insertion (no rule does this today): anchor at the next character
+                o_s = o_e = starts[s] if s < len(starts) else (ends[-1] if ends else 0)
+            ns.extend([o_s] * k)
+            ne.extend([o_e] * k)
+        pos = e
+    if not pieces:
+        return text, starts, ends
+    pieces.append(text[pos:])
+    ns.extend(starts[pos:])
+    ne.extend(ends[pos:])
+    return "".join(pieces), ns, ne
+
+
+def _applies(rule: _Rule, present: frozenset) -> bool:
+    for chars in rule.needs:
+        if present.isdisjoint(chars):
+            return False
+    return True
+
+
+def _run(text: str, keywords: bool = True) -> str:
+    # ASCII text only needs lower-casing from the table (the C fast path).
+    text = text.lower() if text.isascii() else text.translate(_char_table())
+    rules = _rules(keywords)
+    for _ in range(MAX_PASSES):
+        before = text
+        present = frozenset(text)
+        for rule in rules:
+            if _applies(rule, present):
+                new = _sub_fast(rule, text)
+                if new != text:
+                    text = new
+                    present = frozenset(text)
+        if text == before:
+            break
+    return text
+
+
+def _run_tracked(text: str, keywords: bool = True) -> tuple[str, list[int], list[int]]:
+    table = _char_table()
+    pieces: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    for i, ch in enumerate(text):
+        out = table.get(ord(ch), ch)
+        if out:
+            pieces.append(out)
+            starts.extend([i] * len(out))
+            ends.extend([i + 1] * len(out))
+    cur = "".join(pieces)
+    rules = _rules(keywords)
+    for _ in range(MAX_PASSES):
+        before = cur
+        present = frozenset(cur)
+        for rule in rules:
+            if _applies(rule, present):
+                new, starts, ends = _sub_tracked(rule, cur, starts, ends)
+                if new != cur:
+                    cur = new
+                    present = frozenset(cur)
+        if cur == before:
+            break
+    return cur, starts, ends
+
+
+# ---------------------------------------------------------------------------
+# Public API.
+# ---------------------------------------------------------------------------
+
+
+def _check_text(text: object) -> None:
+    if not isinstance(text, str):
+        raise InputTypeError(f"text must be a str, got {describe(text)}")
+
+
+@lru_cache(maxsize=1 << 16)
+def _normalize_cached(text: str) -> str:
+    return _run(text)
+
+
+def normalize(text: str) -> str:
+    """Return the canonical form of ``text`` (see the module docstring for the stages).
+
+    Fast path without offsets; repeated texts are served from a bounded cache.
+
+    >>> normalize("𝐔𝐗４４４２ 約-炮")
+    'ux4442 约炮'
+    >>> normalize("一个权威的威胁")      # ordinary words stay
+    '一个权威的威胁'
+    >>> normalize("扣扣 1 3 8 0 0 0 0 0 0 0 0")
+    'qq 13800000000'
+    """
+    _check_text(text)
+    if len(text) > _CACHE_MAX_LEN:
+        return _run(text)
+    return _normalize_cached(text)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalised text plus the map back to the original.
+
+    ``offsets[i]`` is the index in the original text where normalised character
+    ``i`` came from; ``offsets[len(text)] == len(original)``. ``ends[i]`` is the
+    end (exclusive) of the original characters that produced character ``i``
+    (several, when a rule replaced a longer or shorter span).
+
+    >>> n = normalize_with_offsets("加-企-鹅 12345678")
+    >>> n.text
+    '加qq 12345678'
+    >>> n.to_original(1, 3)
+    (2, 5)
+    """
+
+    text: str
+    offsets: tuple[int, ...]
+    ends: tuple[int, ...]
+
+    def to_original(self, start: int, end: int) -> tuple[int, int]:
+        """Map the half-open span ``[start, end)`` of :attr:`text` to the half-open
+        span of the original text that covers its source characters.
+
+        >>> normalize_with_offsets("约❤炮").to_original(0, 2)
+        (0, 3)
+        """
+        n = len(self.text)
+        for name, value in (("start", start), ("end", end)):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InputTypeError(f"{name} must be an int, got {describe(value)}")
+        if not 0 <= start <= end <= n:
+            raise InputError(
+                f"start, end must satisfy 0 <= start <= end <= {n} (the normalised length), got start={start!r}, end={end!r}"
+            )
+        if start == end:
+            o = self.offsets[start]
+            return o, o
+        return self.offsets[start], self.ends[end - 1]
+
+
+def normalize_with_offsets(text: str) -> Normalized:
+    """Normalise ``text`` and keep, for every normalised character, its source offset.
+
+    ``normalize_with_offsets(t).text == normalize(t)`` for every string ``t``.
+
+    >>> n = normalize_with_offsets("麦饼-喂心 CAD571")
+    >>> n.text, n.to_original(2, 4)
+    ('卖片微信 cad571', (3, 5))
+    >>> "麦饼-喂心 CAD571"[slice(*n.to_original(2, 4))]
+    '喂心'
+    """
+    _check_text(text)
+    cur, starts, ends = _run_tracked(text)
+    return Normalized(cur, tuple(starts) + (len(text),), tuple(ends))
+
+
+def _normalize_no_keywords(text: str) -> str:
+    """Character-level and spacing stages only (no key-word rules): used to
+    measure how much the key-word rules change ordinary text."""
+    _check_text(text)
+    return _run(text, keywords=False)
+
+
+class Normalizer:
+    """scikit-learn transformer: a 1-D iterable of ``str`` -> list of normalised ``str``.
+
+    Stateless; ``fit`` only validates and returns ``self``. ``keywords=False``
+    keeps the character-level stages and drops the key-word rules (for
+    ablations).
+
+    >>> from cleanclf.text.normalize import Normalizer
+    >>> Normalizer().fit_transform(["加薇 ABC123", "今天天气不错"])
+    ['加微信 abc123', '今天天气不错']
+    """
+
+    def __init__(self, keywords: bool = True):
+        self.keywords = keywords
+
+    # scikit-learn's get_params/set_params/clone without making sklearn a hard import here.
+    def get_params(self, deep: bool = True) -> dict:
+        return {"keywords": self.keywords}
+
+    def set_params(self, **params) -> "Normalizer":
+        for key, value in params.items():
+            if key not in ("keywords",):
+                raise InputError(f"invalid parameter {key!r} for Normalizer; expected one of ['keywords']")
+            setattr(self, key, value)
+        return self
+
+    def __repr__(self) -> str:
+        return "Normalizer()" if self.keywords is True else f"Normalizer(keywords={self.keywords!r})"
+
+    def _validate(self, X: object) -> list[str]:
+        if not isinstance(self.keywords, bool):
+            raise InputTypeError(f"keywords must be a bool, got {describe(self.keywords)}")
+        return _as_texts(X)
+
+    def fit(self, X: Iterable[str], y: object = None) -> "Normalizer":
+        """Validate ``X`` and return ``self`` (nothing is learned)."""
+        self._validate(X)
+        return self
+
+    def transform(self, X: Iterable[str]) -> list[str]:
+        """Normalise every text of ``X``; one output per input."""
+        texts = self._validate(X)
+        if self.keywords:
+            return [normalize(t) for t in texts]
+        return [_run(t, keywords=False) for t in texts]
+
+    def fit_transform(self, X: Iterable[str], y: object = None) -> list[str]:
+        return self.fit(X, y).transform(X)
+
+    def __sklearn_tags__(self):  # called by scikit-learn >= 1.6 only, so sklearn is already imported
+        from sklearn.utils import Tags, TargetTags, TransformerTags, InputTags
+
+        return Tags(
+            estimator_type=None,
+            target_tags=TargetTags(required=False),
+            requires_fit=False,
+            transformer_tags=TransformerTags(),
+            input_tags=InputTags(one_d_array=True, two_d_array=False, string=True),
+        )
+
+
+def _as_texts(X: object, name: str = "X") -> list[str]:
+    """Validate a 1-D iterable of ``str`` and return it as a list (shared with contacts)."""
+    if isinstance(X, (str, bytes)):
+        raise InputTypeError(f"{name} must be a 1-D iterable of str (e.g. a list of texts), got a single {type(X).__name__}: {describe(X)}")
+    try:
+        items = list(X)  # type: ignore[arg-type]
+    except TypeError:
+        raise InputTypeError(f"{name} must be a 1-D iterable of str, got {describe(X)}") from None
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise InputTypeError(f"{name}[{i}] must be a str, got {describe(item)}")
+    return items
