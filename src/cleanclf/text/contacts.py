@@ -1,0 +1,233 @@
+"""Find contact handles (phone, QQ, WeChat, URL, Telegram, e-mail, @handle) and
+contact *routes* ("看名字", "私我", "主页有") in disguised text.
+
+Solicitation almost always carries a way to reach the seller, and the seller
+disguises it: ``加-薇 abc123``, ``扣扣 1 2 3 4 5 6 7 8``, ``一三八...``,
+``d9623点com``. The extractor reads the text through
+:func:`cleanclf.text.normalize.normalize_with_offsets`, so the same regexes see
+every disguise, and reports each contact with its span in the *original*
+text (for evidence) and a canonical value (to group accounts by handle).
+
+>>> from cleanclf.text.contacts import extract_contacts
+>>> [(c.type, c.value, c.raw) for c in extract_contacts("加-薇 ABC123 或 扣扣 1234 5678")]
+[('wechat', 'abc123', '薇 ABC123'), ('qq', '12345678', '扣扣 1234 5678')]
+
+A bare number is reported only when it is a Chinese mobile number
+(``1[3-9]`` + 9 digits); other numbers need a cue (QQ words before or after,
+a WeChat cue), so prices, dates and order numbers stay out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterable
+
+from ..errors import InputError, InputTypeError, describe
+from .normalize import _as_texts, normalize, normalize_with_offsets
+
+__all__ = ["Contact", "extract_contacts", "ContactFeatures", "CONTACT_TYPES"]
+
+#: Every value :attr:`Contact.type` can take.
+CONTACT_TYPES = ("phone", "qq", "wechat", "url", "telegram", "email", "handle", "route")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One contact handle or route found in a text.
+
+    ``start``/``end`` is the half-open span in the original text and ``raw`` the
+    original substring there; ``value`` is canonical (digits only for phone and
+    QQ, lower case for the rest) so that the same handle in different disguises
+    compares equal.
+
+    >>> extract_contacts("V: abc123")[0]
+    Contact(type='wechat', value='abc123', start=0, end=9, raw='V: abc123')
+    """
+
+    type: str
+    value: str
+    start: int
+    end: int
+    raw: str
+
+
+# Disguised dots in URLs: "点com", "。com", "dot com" (tg-spam, backpage).
+_TLD = r"(?:com|cn|net|org|top|xyz|cc|me|vip|io|club|app|info|live|tv|site|online|shop|co|hk|tw|ru)"
+_DOT = r"(?:\.|。|点|dot|\(dot\)|\[dot\])"
+_ROUTE = (
+    # Routes seen in tg-spam and listed in the brief: the contact is elsewhere.
+    r"看[^\s,.!?。:]{0,3}(?:名字|昵称|主页|简介|头像|资料)|(?:点|戳)[^\s,.!?。]{0,2}(?:头像|主页|名字)"
+    r"|主页有|名字有|头像有|简介有|私我|私聊|私信我|滴滴我|dd我"
+)
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> list[tuple[str, int, re.Pattern]]:
+    """(type, priority, pattern) with the value in group ``v``; compiled on first use.
+
+    A higher priority wins when two candidates overlap: a number after a QQ
+    cue is QQ, not a phone; a t.me link is Telegram, not a generic URL.
+    """
+    handle = r"[a-z][-_a-z0-9]{2,19}(?:\s\d{2,6}(?![\d]))?"
+    specs = [
+        ("email", 90, r"(?<![a-z0-9._%+-])(?P<v>[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,12})(?![a-z0-9])"),
+        ("telegram", 85, r"(?:https?://)?(?:t|telegram)\.me/(?P<v>\+?[a-z0-9_]{3,64})"),
+        ("telegram", 80, r"(?<![a-z0-9])(?:tg|telegram|电报|飞机)\s{0,2}(?:号|搜|:)?\s{0,2}@?(?P<v>[a-z][a-z0-9_]{3,31})(?![a-z0-9_])"),
+        ("url", 70, rf"(?P<v>(?:https?://|www\.)[a-z0-9\-._~/?#%&=+:@!$,;]+|(?<![a-z0-9@.-])[a-z0-9][a-z0-9-]{{0,62}}(?:{_DOT}[a-z0-9-]{{1,63}})*\s?{_DOT}\s?{_TLD}(?![a-z0-9])(?:/[a-z0-9\-._~/?#%&=+]*)?)"),
+        # QQ: cue then number ("qq 12345678", "加qq:12345678"), or number then cue
+        # ("12345678看qq", "12345678+qq" in tg-spam).
+        ("qq", 60, r"qq\s{0,2}(?:号|号码)?\s{0,2}[:=]?\s{0,2}(?P<v>[1-9]\d{4,10})(?!\d)"),
+        ("qq", 60, r"(?<!\d)(?P<v>[1-9]\d{4,10})\s{0,2}(?:看|加|\+)?\s{0,2}qq(?![a-z])"),
+        # WeChat: cue then id or number ("微信 abc123", "微信:13800000000"), or a
+        # code then cue ("kta679 卖片微信", "w2454601 卖片微信" in tg-spam).
+        ("wechat", 60, rf"微信\s{{0,2}}(?:号|号码|id)?\s{{0,2}}[:=]?\s{{0,2}}(?P<v>{handle}|\d{{5,11}})(?![a-z0-9_-])"),
+        ("wechat", 55, r"(?<![a-z0-9_@/.-])(?P<v>[a-z]{1,4}\d{3,10})(?=\s{0,2}(?:[^\sa-z0-9]{0,4})微信)"),
+        ("phone", 50, r"(?<!\d)(?:\+?86)?(?P<v>1[3-9]\d{9})(?!\d)"),
+        ("handle", 40, r"(?<![a-z0-9_.])@(?P<v>[a-z0-9_]{3,32})"),
+        ("route", 30, rf"(?P<v>{_ROUTE})"),
+    ]
+    return [(t, p, re.compile(rx)) for t, p, rx in specs]
+
+
+_DIGIT_ONLY = re.compile(r"\D+")
+_URL_DOTS = re.compile(r"\s?(?:\(dot\)|\[dot\]|dot|。|点)\s?")
+
+
+def _canonical(kind: str, value: str) -> str:
+    if kind in ("phone", "qq"):
+        return _DIGIT_ONLY.sub("", value)
+    if kind == "wechat":
+        return value.replace(" ", "")
+    if kind == "url":
+        return _URL_DOTS.sub(".", value).replace(" ", "")
+    return value
+
+
+def extract_contacts(text: str) -> list[Contact]:
+    """Return the contacts in ``text``, ordered by position, without overlaps.
+
+    Never raises on a ``str``; raises ``TypeError`` for anything else.
+
+    >>> [(c.type, c.value) for c in extract_contacts("一三八 零零零零 零零零零, 看名字")]
+    [('phone', '13800000000'), ('route', '看名字')]
+    >>> extract_contacts("这份外卖68元,订单号 20190506")
+    []
+    """
+    if not isinstance(text, str):
+        raise InputTypeError(f"text must be a str, got {describe(text)}")
+    if not text:
+        return []
+    norm = normalize_with_offsets(text)
+    ntext = norm.text
+    found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
+    for kind, priority, pattern in _patterns():
+        for m in pattern.finditer(ntext):
+            # The whole match is the evidence (cue included), the group the value.
+            found.append((priority, m.start(), m.end(), kind, m.group("v")))
+    if not found:
+        return []
+    # Highest priority first, then leftmost, then longest; drop overlaps.
+    found.sort(key=lambda f: (-f[0], f[1], -(f[2] - f[1])))
+    taken: list[tuple[int, int]] = []
+    out: list[Contact] = []
+    for _priority, s, e, kind, value in found:
+        if any(s < te and ts < e for ts, te in taken):
+            continue
+        taken.append((s, e))
+        os_, oe = norm.to_original(s, e)
+        out.append(Contact(kind, _canonical(kind, value), os_, oe, text[os_:oe]))
+    out.sort(key=lambda c: (c.start, c.end))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# scikit-learn transformer
+# ---------------------------------------------------------------------------
+
+_LONG_DIGITS = re.compile(r"\d+")
+
+
+class ContactFeatures:
+    """scikit-learn transformer: texts -> a few dense contact features per text.
+
+    Columns (see :meth:`get_feature_names_out`): one ``has_<type>`` flag per
+    contact type, ``n_contacts`` (log1p of the count), ``max_digit_run``
+    (log1p of the longest run of digits in the normalised text, which catches
+    numbers without a cue) and ``has_digit_run_5`` (a run of >= 5 digits).
+
+    >>> import numpy as np
+    >>> f = ContactFeatures().fit(["x"])
+    >>> X = f.transform(["加薇 ABC123", "今天天气不错"])
+    >>> X.shape, list(f.get_feature_names_out()[:3])
+    ((2, 11), ['has_phone', 'has_qq', 'has_wechat'])
+    >>> float(X[0, 2]), float(X[1, 2])
+    (1.0, 0.0)
+    """
+
+    _TYPES = CONTACT_TYPES
+
+    def __init__(self) -> None:
+        pass
+
+    # -- scikit-learn parameter protocol (no parameters) --
+    def get_params(self, deep: bool = True) -> dict:
+        return {}
+
+    def set_params(self, **params) -> "ContactFeatures":
+        if params:
+            raise InputError(f"ContactFeatures takes no parameters, got {sorted(params)!r}")
+        return self
+
+    def __repr__(self) -> str:
+        return "ContactFeatures()"
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return True  # stateless
+
+    def __sklearn_tags__(self):  # called by scikit-learn >= 1.6 only, so sklearn is already imported
+        from sklearn.utils import InputTags, Tags, TargetTags, TransformerTags
+
+        return Tags(
+            estimator_type=None,
+            target_tags=TargetTags(required=False),
+            transformer_tags=TransformerTags(),
+            requires_fit=False,
+            input_tags=InputTags(one_d_array=True, two_d_array=False, string=True),
+        )
+
+    def fit(self, X: Iterable[str], y: object = None) -> "ContactFeatures":
+        """Validate ``X`` (a 1-D iterable of str) and return ``self``."""
+        _as_texts(X)
+        return self
+
+    def get_feature_names_out(self, input_features: object = None):
+        """Names of the output columns, as a NumPy array of str."""
+        import numpy as np
+
+        names = [f"has_{t}" for t in self._TYPES] + ["n_contacts", "max_digit_run", "has_digit_run_5"]
+        return np.asarray(names, dtype=object)
+
+    def transform(self, X: Iterable[str]):
+        """One row of float features per text of ``X``."""
+        import numpy as np
+
+        texts = _as_texts(X)
+        n_types = len(self._TYPES)
+        index = {t: i for i, t in enumerate(self._TYPES)}
+        out = np.zeros((len(texts), n_types + 3), dtype=np.float64)
+        for row, text in enumerate(texts):
+            contacts = extract_contacts(text)
+            for c in contacts:
+                out[row, index[c.type]] = 1.0
+            out[row, n_types] = math.log1p(len(contacts))
+            runs = _LONG_DIGITS.findall(normalize(text))
+            longest = max((len(r) for r in runs), default=0)
+            out[row, n_types + 1] = math.log1p(longest)
+            out[row, n_types + 2] = 1.0 if longest >= 5 else 0.0
+        return out
+
+    def fit_transform(self, X: Iterable[str], y: object = None):
+        return self.fit(X, y).transform(X)
