@@ -59,8 +59,10 @@ _TLD = r"(?:com|cn|net|org|top|xyz|cc|me|vip|io|club|app|info|live|tv|site|onlin
 _DOT = r"(?:\.|。|点|dot|\(dot\)|\[dot\])"
 _ROUTE = (
     # Routes seen in tg-spam and listed in the brief: the contact is elsewhere.
-    r"看[^\s,.!?。:]{0,3}(?:名字|昵称|主页|简介|头像|资料)|(?:点|戳)[^\s,.!?。]{0,2}(?:头像|主页|名字)"
+    r"看[我姐妹她的拼主播个人]{0,4}(?:名字|昵称|主页|简介|头像|资料)|(?:点|戳)我?的?(?:头像|主页|名字)"
     r"|主页有|名字有|头像有|简介有|私我|私聊|私信我|滴滴我|dd我"
+    # "加微信" / "加qq" with no handle after it: the handle is elsewhere.
+    r"|加(?:微信|qq)(?![\s:=]{0,3}[a-z0-9])"
 )
 
 
@@ -87,6 +89,9 @@ def _patterns() -> list[tuple[str, int, re.Pattern]]:
         ("wechat", 55, r"(?<![a-z0-9_@/.-])(?P<v>[a-z]{1,4}\d{3,10})(?=\s{0,2}(?:[^\sa-z0-9]{0,4})微信)"),
         ("phone", 50, r"(?<!\d)(?:\+?86)?(?P<v>1[3-9]\d{9})(?!\d)"),
         ("handle", 40, r"(?<![a-z0-9_.])@(?P<v>[a-z0-9_]{3,32})"),
+        # Codes such as "kta677" right before a selling word ("eck596买片",
+        # "kxc483盘片", "kta677☎☎来看" in tg-spam): the name to search for.
+        ("handle", 45, r"(?<![a-z0-9_@/.-])(?P<v>[a-z]{2,4}\d{3,4})(?![a-z0-9])(?=[\s☎]{0,3}(?:卖片|买片|卖盘|盘片|盘盘|卖云|资源|来看|看片|日批))"),
         ("route", 30, rf"(?P<v>{_ROUTE})"),
     ]
     return [(t, p, re.compile(rx)) for t, p, rx in specs]
