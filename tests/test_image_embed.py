@@ -101,15 +101,15 @@ def test_transform_errors_name_the_input(tmp_path):
 
 def test_no_session_until_used_and_pickle_clone_round_trip():
     emb = OnnxEmbedder(mode="fast", batch_size=3)
-    assert "_session" not in emb.__dict__
+    assert "_sessions" not in emb.__dict__
     assert emb.fit() is emb
     x = [np.full((64, 64, 3), 90, np.uint8)]
     ref = emb.transform(x)
-    assert "_session" in emb.__dict__
+    assert "_sessions" in emb.__dict__
     blob = pickle.dumps(emb)
     assert len(blob) < 10_000  # no session, no weights
     again = pickle.loads(blob)
-    assert "_session" not in again.__dict__
+    assert "_sessions" not in again.__dict__
     np.testing.assert_array_equal(again.transform(x), ref)
     cl = clone(emb)
     assert cl.get_params() == emb.get_params()

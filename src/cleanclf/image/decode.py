@@ -59,11 +59,12 @@ FORMATS: tuple[str, ...] = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF", "AVIF",
 RESIZE = 256
 CROP = 224
 MEAN_BGR = np.array([104.0, 117.0, 123.0], dtype=np.float32)
-# The centre crop of the 256x256 resize, expressed as a box in source
-# coordinates: Pillow computes identical filter taps for it (W/256 and W/16 are
-# exact binary fractions), so resizing the box straight to 224 gives the same
-# bytes as resize-then-crop while filtering 23% fewer output pixels.
-_BOX_LO = (RESIZE - CROP) / 2 / RESIZE  # 1/16
+_OFFSET = (RESIZE - CROP) // 2  # 16
+# fast mode resizes the centre crop's box straight to 224 (one filter pass over
+# 23% fewer output pixels). Not used in exact mode: Pillow's fixed-point taps
+# for the box differ from resize-then-crop by 1 grey level on some sizes
+# (e.g. 641x1057), which the JPEG round trip amplifies.
+_BOX_LO = _OFFSET / RESIZE  # 1/16
 _BOX_HI = 1.0 - _BOX_LO  # 15/16
 
 # A URL scheme is at least two characters ("C:\\x.jpg" is a Windows path).
@@ -338,12 +339,16 @@ def preprocess(img: Image.Image, mode: str = "exact", out: np.ndarray | None = N
     check_mode(mode)
     if img.mode != "RGB":
         img = to_rgb(img)
-    width, height = img.size
-    box = (width * _BOX_LO, height * _BOX_LO, width * _BOX_HI, height * _BOX_HI)
-    # fast: let Pillow first reduce by an integer factor (box filter) when the
-    # image is over 3x the target, then filter; exact: one bilinear pass.
-    small = img.resize((CROP, CROP), Image.Resampling.BILINEAR, box=box,
-                       reducing_gap=3.0 if mode == "fast" else None)
+    if mode == "exact":
+        # exactly upstream: bilinear (antialiased) 256x256, then the centre 224x224
+        small = img.resize((RESIZE, RESIZE), Image.Resampling.BILINEAR).crop(
+            (_OFFSET, _OFFSET, _OFFSET + CROP, _OFFSET + CROP))
+    else:
+        # fast: resize the centre box straight to 224, letting Pillow first
+        # reduce by an integer factor (box filter) when over 3x the target
+        width, height = img.size
+        box = (width * _BOX_LO, height * _BOX_LO, width * _BOX_HI, height * _BOX_HI)
+        small = img.resize((CROP, CROP), Image.Resampling.BILINEAR, box=box, reducing_gap=3.0)
     # The model was trained on JPEG-compressed images and upstream re-encodes
     # (Pillow default quality 75) to match the reference scores.
     with io.BytesIO() as buf:

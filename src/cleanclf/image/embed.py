@@ -140,10 +140,11 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         if not items:
             return []
         n_jobs, threads = self._workers()
-        session = self._get_session(threads)
         size = max(1, min(int(self.batch_size), -(-len(items) // n_jobs)))
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        args = dict(session=session, mode=mode, images_root=images_root, max_frames=max_frames)
+        if len(chunks) == 1 and self.intra_op_num_threads is None:
+            threads = available_cores()  # nothing to overlap with: one inference on all cores
+        args = dict(session=self._get_session(threads), mode=mode, images_root=images_root, max_frames=max_frames)
         results: list[np.ndarray | CleanclfError] = []
         if n_jobs == 1 or len(chunks) == 1:
             for chunk in chunks:
@@ -212,17 +213,16 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         return bundle_dir("default") / DEFAULT_FILE
 
     def _get_session(self, threads: int):
-        key = threads
-        cached = self.__dict__.get("_session")
-        if cached is not None and cached[0] == key:
-            return cached[1]
+        # Sessions are cached per thread count: many chunks run on n_jobs
+        # single-threaded workers, a lone chunk (one image) uses every core.
+        sessions = self.__dict__.get("_sessions")
+        if sessions is not None and threads in sessions:
+            return sessions[threads]
         with _SESSION_LOCK:
-            cached = self.__dict__.get("_session")
-            if cached is not None and cached[0] == key:
-                return cached[1]
-            session = self._make_session(threads)
-            self._session = (key, session)
-            return session
+            sessions = self.__dict__.setdefault("_sessions", {})
+            if threads not in sessions:
+                sessions[threads] = self._make_session(threads)
+            return sessions[threads]
 
     def _make_session(self, threads: int):
         try:
@@ -286,7 +286,7 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_session", None)  # onnxruntime sessions do not pickle; rebuilt lazily
+        state.pop("_sessions", None)  # onnxruntime sessions do not pickle; rebuilt lazily
         return state
 
     def __sklearn_tags__(self):
