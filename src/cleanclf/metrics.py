@@ -428,5 +428,8 @@ def novel_mask(reference_texts: Iterable[str], texts: Sequence[str], k: int = 8)
         if not sh:
             out.append(True)
             continue
-        out.append(not bool(np.isin(np.asarray(sh, dtype=np.int64), ref, assume_unique=False).any()))
+        # Binary search in the sorted reference (np.isin would re-sort the whole reference per text).
+        q = np.asarray(sh, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(ref, q), max(ref.size - 1, 0))
+        out.append(not (ref.size and bool((ref[pos] == q).any())))
     return out

@@ -1,0 +1,267 @@
+"""Text quality: cleanclf against two baselines on dev, disguised dev, novel dev, hard negatives, LOSO.
+
+    .venv/bin/python benchmarks/bench_text_quality.py            # full run (a few minutes)
+    .venv/bin/python benchmarks/bench_text_quality.py --quick    # subsampled, for a fast check
+    .venv/bin/python benchmarks/bench_text_quality.py --no-loso  # skip the leave-one-source-out fits
+
+Prints tables with pass/miss against the targets and writes benchmarks/out/text_quality[-quick].json.
+The work is done by cleanclf.metrics (evaluation), perturb.py (disguise) and baselines.py.
+
+Why "novel dev": dev is a split by exact normalised text, so near-duplicate spam straddles it
+(DATA.md); F1 on dev rows sharing no 8-character shingle with any training row is the honest
+figure of generalisation. Leave-one-source-out is the other one: a whole source never seen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import baselines  # noqa: E402
+import perturb  # noqa: E402
+from cleanclf.metrics import evaluate_rows, novel_mask  # noqa: E402
+
+CATS = baselines.CATEGORIES
+TARGET_F1, TARGET_DROP, TARGET_HN_FPR = 0.90, 0.03, 0.005
+LOSO_SOURCES = ("tg-spam", "literature")
+
+
+def ok(flag: bool) -> str:
+    return "pass" if flag else "MISS"
+
+
+def load_cleanclf():
+    """cleanclf.load() if the bundle has a text component, else None (with the reason printed)."""
+    try:
+        import cleanclf
+
+        clf = cleanclf.load()
+        if clf.text_model is None:
+            raise RuntimeError("default bundle has no text component yet")
+        return clf
+    except Exception as exc:  # the benchmark still runs the baselines
+        print(f"[cleanclf] not available: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+
+
+class Named:
+    """Adapter so every model has .name, .thresholds (text categories) and .score_texts."""
+
+    def __init__(self, name, model, thresholds):
+        self.name, self.model, self.thresholds = name, model, {c: float(thresholds[c]) for c in CATS}
+
+    def score_texts(self, texts, batch=2000):
+        out = []
+        for i in range(0, len(texts), batch):
+            out.extend(self.model.score_texts(texts[i:i + batch]))
+        return out
+
+
+def summarise(ev: dict) -> dict:
+    """The figures the tables print, from an evaluate_rows report."""
+    return {c: {k: ev["categories"][c][k] for k in ("n", "positives", "precision", "recall", "f1", "pr_auc", "ece")}
+            for c in CATS}
+
+
+def evaluate_model(m: Named, dev, disguised, novel_idx) -> dict:
+    t0 = time.perf_counter()
+    preds = m.score_texts([r["text"] for r in dev])
+    t_dev = time.perf_counter() - t0
+    preds_dis = m.score_texts([r["text"] for r in disguised])
+    ev = evaluate_rows(dev, preds, m.thresholds)
+    ev_dis = evaluate_rows(disguised, preds_dis, m.thresholds)
+    ev_nov = evaluate_rows([dev[i] for i in novel_idx], [preds[i] for i in novel_idx], m.thresholds)
+    # Disguise only matters where something was disguised: also report the perturbed rows alone.
+    pert = [i for i, r in enumerate(disguised) if r["perturbed"]]
+    ev_pert_clean = evaluate_rows([dev[i] for i in pert], [preds[i] for i in pert], m.thresholds)
+    ev_pert_dis = evaluate_rows([disguised[i] for i in pert], [preds_dis[i] for i in pert], m.thresholds)
+    return {"thresholds": m.thresholds, "seconds_dev": round(t_dev, 2), "dev": ev, "disguised": ev_dis,
+            "novel": ev_nov, "perturbed_only": {"clean": summarise(ev_pert_clean), "disguised": summarise(ev_pert_dis)}}
+
+
+def print_main(results: dict) -> None:
+    print("\n== per category: dev / disguised dev / novel dev   (targets: F1 >= %.2f, drop <= %.2f)"
+          % (TARGET_F1, TARGET_DROP))
+    print(f"{'model':10} {'category':14} {'P':>6} {'R':>6} {'F1':>6} {'PR-AUC':>6} {'ECE':>6} | {'F1 dis':>6} "
+          f"{'drop':>6} | {'F1 nov':>6} {'pos':>5} | F1     drop")
+    for name, r in results.items():
+        for c in CATS:
+            d, s, n = r["dev"]["categories"][c], r["disguised"]["categories"][c], r["novel"]["categories"][c]
+            drop = d["f1"] - s["f1"]
+            fmt = lambda v: f"{v:6.3f}" if v is not None else "   n/a"  # noqa: E731
+            print(f"{name:10} {c:14} {fmt(d['precision'])} {fmt(d['recall'])} {fmt(d['f1'])} {fmt(d['pr_auc'])} "
+                  f"{fmt(d['ece'])} | {fmt(s['f1'])} {drop:+6.3f} | {fmt(n['f1'])} {n['positives']:5d} | "
+                  f"{ok(d['f1'] >= TARGET_F1):6} {ok(drop <= TARGET_DROP)}")
+    print("\n== hard-negative false-positive rate (target <= %.1f %%), dev and disguised dev" % (100 * TARGET_HN_FPR))
+    groups = sorted({g for r in results.values() for g in r["dev"]["hard_negatives"]["by_source"]})
+    print(f"{'model':10} {'overall':>16} {'disguised':>16}  " + "  ".join(f"{g[:14]:>14}" for g in groups))
+    for name, r in results.items():
+        hn, hd = r["dev"]["hard_negatives"], r["disguised"]["hard_negatives"]
+        cell = lambda x: f"{x['fp']:4d}/{x['n']:<5d}{100 * x['fpr']:5.2f}%"  # noqa: E731
+        per = "  ".join(f"{100 * hn['by_source'][g]['fpr']:6.2f}% ({hn['by_source'][g]['fp']:3d})"
+                        if g in hn["by_source"] else f"{'':>14}" for g in groups)
+        print(f"{name:10} {cell(hn['overall']):>16} {cell(hd['overall']):>16}  {per}  "
+              f"{ok(hn['overall']['fpr'] <= TARGET_HN_FPR)}")
+    print("\n== F1 per source (dev, categories with positives)")
+    for name, r in results.items():
+        parts = []
+        for src, cats in r["dev"].get("by_source", {}).items():
+            for c, rep in cats.items():
+                if rep["positives"]:
+                    parts.append(f"{src}/{c[:4]} {rep['f1']:.2f} (R {rep['recall']:.2f}, n+ {rep['positives']})")
+        print(f"{name:10} " + "; ".join(parts))
+
+
+def loso(models_to_fit, train_path, dev_path, synthetic_path, quick: bool, seed: int) -> dict:
+    """Leave one source out: fit without it (train + dev used only for thresholds), test on all its rows."""
+    out: dict = {}
+    try:
+        from cleanclf.train import read_posts
+    except ImportError as exc:
+        print(f"[loso] cleanclf.train.read_posts missing ({exc}); skipped", file=sys.stderr)
+        return out
+    for held in LOSO_SOURCES:
+        paths = [train_path] + ([synthetic_path] if synthetic_path else [])
+        train_rows = read_posts(paths, exclude_sources=(held,))
+        dev_rows = read_posts(dev_path, exclude_sources=(held,))
+        test_rows = [r for r in read_posts([train_path, dev_path]) if str(r.get("source", "")).startswith(held)]
+        if quick:
+            rng = random.Random(seed)
+            train_rows = rng.sample(train_rows, min(20_000, len(train_rows)))
+            dev_rows = rng.sample(dev_rows, min(4_000, len(dev_rows)))
+        out[held] = {"n_train": len(train_rows), "n_test": len(test_rows), "models": {}}
+        print(f"\n[loso] held out {held!r}: fit on {len(train_rows)} rows, test on {len(test_rows)}", flush=True)
+        for name, fit in models_to_fit.items():
+            t0 = time.perf_counter()
+            try:
+                model = fit(train_rows, dev_rows)
+            except Exception as exc:
+                print(f"[loso] {name}: fit failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+                out[held]["models"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                continue
+            fit_s = time.perf_counter() - t0
+            m = Named(name, model, model.thresholds)
+            ev = evaluate_rows(test_rows, m.score_texts([r["text"] for r in test_rows]), m.thresholds)
+            out[held]["models"][name] = {"fit_seconds": round(fit_s, 1), "thresholds": m.thresholds, "eval": ev}
+            print(f"[loso] {name}: fitted in {fit_s:.0f}s", flush=True)
+    return out
+
+
+def print_loso(res: dict) -> None:
+    if not res:
+        return
+    print("\n== leave one source out (fit without the source, test on all of its rows)")
+    print(f"{'held out':12} {'model':10} {'category':14} {'n':>6} {'pos':>5} {'P':>6} {'R':>6} {'F1':>6} {'FP':>5}")
+    for held, r in res.items():
+        for name, m in r["models"].items():
+            if "error" in m:
+                print(f"{held:12} {name:10} error: {m['error']}")
+                continue
+            for c in CATS:
+                rep = m["eval"]["categories"][c]
+                print(f"{held:12} {name:10} {c:14} {rep['n']:6d} {rep['positives']:5d} {rep['precision']:6.3f} "
+                      f"{rep['recall']:6.3f} {rep['f1']:6.3f} {rep['fp']:5d}")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="subsample dev (3000 rows) and training (20k rows)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the disguise and subsampling (default 0)")
+    ap.add_argument("--negative-share", type=float, default=0.3, help="share of negative dev rows disguised too")
+    ap.add_argument("--models", default="cleanclf,keyword,tfidf-lr", help="comma-separated subset")
+    ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out fits")
+    ap.add_argument("--loso-models", default="cleanclf,tfidf-lr", help="models refitted for LOSO")
+    ap.add_argument("--no-synthetic-in-loso", action="store_true",
+                    help="LOSO fits without synthetic.jsonl (default: with it, as cleanclf's own training)")
+    ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/out/text_quality[-quick].json)")
+    args = ap.parse_args(argv)
+    baselines.require_shared_data()
+    wanted = [m.strip() for m in args.models.split(",") if m.strip()]
+    t_start = time.perf_counter()
+
+    train = baselines.read_jsonl(baselines.TRAIN)
+    dev = baselines.read_jsonl(baselines.DEV)
+    rng = random.Random(args.seed)
+    tfidf_train = train
+    if args.quick:
+        dev = rng.sample(dev, 3000)
+        tfidf_train = rng.sample(train, 20_000)
+    disguised = perturb.perturb_rows(dev, seed=args.seed, negative_share=args.negative_share)
+    t0 = time.perf_counter()
+    novel = novel_mask([r["text"] for r in train], [r["text"] for r in dev], k=8)
+    novel_idx = [i for i, v in enumerate(novel) if v]
+    print(f"dev rows {len(dev)}, disguised {sum(r['perturbed'] for r in disguised)}, novel dev rows "
+          f"{len(novel_idx)} ({time.perf_counter() - t0:.0f}s)", flush=True)
+
+    models: list[Named] = []
+    if "cleanclf" in wanted:
+        clf = load_cleanclf()
+        if clf is not None:
+            models.append(Named("cleanclf", clf, clf.thresholds))
+    if "keyword" in wanted:
+        kw = baselines.KeywordBaseline.from_lexicons()
+        models.append(Named("keyword", kw, kw.thresholds))
+    if "tfidf-lr" in wanted:
+        t0 = time.perf_counter()
+        cache = HERE / "out" / ("tfidf-lr-quick.pkl" if args.quick else "tfidf-lr.pkl")
+        tf = baselines.fit_tfidf(tfidf_train, dev, cache=cache)
+        print(f"tfidf-lr ready in {time.perf_counter() - t0:.0f}s (cache {cache.name})", flush=True)
+        models.append(Named("tfidf-lr", tf, tf.thresholds))
+
+    results = {}
+    for m in models:
+        t0 = time.perf_counter()
+        results[m.name] = evaluate_model(m, dev, disguised, novel_idx)
+        print(f"{m.name}: evaluated in {time.perf_counter() - t0:.0f}s", flush=True)
+    print_main(results)
+
+    loso_res: dict = {}
+    if not args.no_loso:
+        fitters = {}
+        lm = [x.strip() for x in args.loso_models.split(",")]
+        if "cleanclf" in lm:
+            try:
+                from cleanclf.train import fit_text_model
+
+                fitters["cleanclf"] = lambda rows, dev_rows: fit_text_model(rows, dev_rows=dev_rows)
+            except ImportError as exc:
+                print(f"[loso] cleanclf.train.fit_text_model missing ({exc})", file=sys.stderr)
+        if "tfidf-lr" in lm:
+            fitters["tfidf-lr"] = lambda rows, dev_rows: baselines.TfidfLRBaseline().fit(rows, dev_rows)
+        if "keyword" in lm:
+            fitters["keyword"] = lambda rows, dev_rows: baselines.KeywordBaseline.from_lexicons()
+        synthetic = baselines.SHARED / "text" / "synthetic.jsonl"
+        loso_res = loso(fitters, baselines.TRAIN, baselines.DEV,
+                        None if args.no_synthetic_in_loso or not synthetic.exists() else synthetic,
+                        args.quick, args.seed)
+        print_loso(loso_res)
+
+    out_path = Path(args.out) if args.out else HERE / "out" / ("text_quality-quick.json" if args.quick else "text_quality.json")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name] + (argv if argv is not None else sys.argv[1:])),
+        "args": vars(args),
+        "targets": {"f1": TARGET_F1, "f1_drop": TARGET_DROP, "hard_negative_fpr": TARGET_HN_FPR},
+        "n_dev": len(dev), "n_disguised": sum(r["perturbed"] for r in disguised), "n_novel": len(novel_idx),
+        "models": results,
+        "loso": loso_res,
+        "seconds": round(time.perf_counter() - t_start, 1),
+    }
+    if "cleanclf" in results:
+        record["cleanclf_model"] = next(m.model.model_id for m in models if m.name == "cleanclf")
+    out_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"\nwrote {out_path} ({record['seconds']}s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
