@@ -1,0 +1,257 @@
+"""TextModel: the fitted text side (features + two calibrated classifiers + thresholds).
+
+It normalises each text once, extracts all features on the normalised text,
+scores both categories in one vectorised pass, and only then does the
+per-text work a reviewer needs (evidence spans into the original text,
+minors escalation) for the texts where something was found.
+
+>>> import cleanclf
+>>> tm = cleanclf.load().text_model                               # doctest: +SKIP
+>>> tm.score_texts(["同城上门 包夜 加薇 abc123", "外卖很好吃"])[1]["labels"]  # doctest: +SKIP
+[]
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..categories import TEXT_CATEGORIES
+from ..errors import BundleError, describe
+from .lexicon import LEXICON_CATEGORY, find_minor_signals
+
+# Texts longer than this are scored on their first MAX_TEXT_CHARS characters
+# and say so ("truncated": true). Long enough for any post or escort ad;
+# bounds time and memory for hostile 2 MB strings.
+MAX_TEXT_CHARS = 10_000
+# Escalation needs sexual context: a minors signal next to a category score at
+# least this fraction of the category threshold, or a sexual lexicon hit.
+ESCALATE_FRACTION = 0.5
+_CACHE_SIZE = 50_000
+_TOP_NGRAMS = 3
+
+
+class TextModel:
+    """Fitted text classifiers for ``explicit_text`` and ``solicitation``.
+
+    Built by :func:`cleanclf.train.fit_text_model`; loaded from a bundle by
+    :meth:`from_bundle`.
+    """
+
+    FILE = "text_model.joblib"
+
+    def __init__(self, features, classifiers: dict, thresholds: dict[str, float],
+                 meta: dict | None = None, max_chars: int = MAX_TEXT_CHARS):
+        self.features = features          # fitted FeatureUnion on normalised text
+        self.classifiers = classifiers    # category -> fitted CalibratedClassifierCV
+        self.thresholds = dict(thresholds)
+        self.meta = dict(meta or {})
+        self.max_chars = max_chars
+        self._cache: OrderedDict[str, dict] = OrderedDict()
+
+    # ------------------------------------------------------------- persistence
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_cache"] = OrderedDict()  # never ship scored texts inside a bundle
+        state.pop("_names", None)  # derived from the vectorizer on first use
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    def save(self, directory: str | Path) -> str:
+        import joblib
+
+        path = Path(directory) / self.FILE
+        joblib.dump(self, path, compress=3)
+        return self.FILE
+
+    @classmethod
+    def from_bundle(cls, directory: Path, section: dict) -> "TextModel":
+        """Unpickle the text model; the caller has already verified every hash."""
+        import joblib
+
+        files = section.get("files") or [cls.FILE]
+        model = joblib.load(Path(directory) / files[0])
+        if not isinstance(model, cls):
+            raise BundleError(f"text component of {str(directory)!r}: expected a TextModel, got {describe(model)}")
+        if section.get("thresholds"):
+            model.thresholds = {k: float(v) for k, v in section["thresholds"].items()}
+        return model
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    # ------------------------------------------------------------- scoring
+    def predict_proba(self, normalized: list[str]) -> np.ndarray:
+        """(n, 2) calibrated probabilities for normalised texts, columns = TEXT_CATEGORIES."""
+        X = self.features.transform(normalized)
+        cols = [self.classifiers[c].predict_proba(X)[:, 1] for c in TEXT_CATEGORIES]
+        return np.column_stack(cols) if cols else np.zeros((len(normalized), 0))
+
+    def score_texts(self, texts: list[Any]) -> list[dict]:
+        """One result per input (see :mod:`cleanclf.classify` for the shape)."""
+        from .normalize import normalize
+
+        results: list[dict | None] = [None] * len(texts)
+        todo: dict[str, list[int]] = {}
+        for i, t in enumerate(texts):
+            problem = _text_problem(t, i)
+            if problem is not None:
+                results[i] = {"error": problem}
+                continue
+            hit = self._cache.get(t)
+            if hit is not None:
+                self._cache.move_to_end(t)
+                results[i] = _copy(hit)
+                continue
+            todo.setdefault(t, []).append(i)
+        if todo:
+            uniq = list(todo)
+            clipped = [t[: self.max_chars] for t in uniq]
+            normed = [normalize(t) for t in clipped]
+            probs = self.predict_proba(normed)
+            for t, c, n, p in zip(uniq, clipped, normed, probs):
+                res = self._result(t, c, n, p)
+                self._remember(t, res)
+                for i in todo[t]:
+                    results[i] = _copy(res)
+        return results  # type: ignore[return-value]
+
+    def _remember(self, text: str, res: dict) -> None:
+        if len(text) > 2000:
+            return  # long texts rarely repeat; keep the cache's memory bounded
+        self._cache[text] = res
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def _result(self, original: str, clipped: str, normed: str, p) -> dict:
+        scores = {c: float(round(p[j], 6)) for j, c in enumerate(TEXT_CATEGORIES)}
+        labels = [c for c in TEXT_CATEGORIES if scores[c] >= self.thresholds[c]]
+        lex = self._lexicon()
+        hits = lex.hits(normed) if lex is not None else []
+        minors = find_minor_signals(normed)
+        sexual_hit = any(list_category(lex, n) for h in hits for n in h.lists)
+        near = any(scores[c] >= ESCALATE_FRACTION * self.thresholds[c] for c in TEXT_CATEGORIES)
+        escalate = bool(minors) and (bool(labels) or near or sexual_hit)
+        evidence: list[dict] = []
+        from .contacts import extract_contacts
+
+        contacts = extract_contacts(clipped)
+        if labels or hits or contacts or escalate:
+            evidence = self._evidence(clipped, hits, contacts, labels, minors if escalate else [])
+        out = {
+            **scores,
+            "labels": labels,
+            "evidence": evidence,
+            "escalate": escalate,
+            "escalate_reasons": sorted({f"minor_signal:{t}" for t, _, _ in minors}) if escalate else [],
+            "truncated": len(original) > len(clipped),
+        }
+        return out
+
+    def _ngram_names(self, chars) -> np.ndarray:
+        # get_feature_names_out rebuilds a 300k-entry array each call: derive it once.
+        names = self.__dict__.get("_names")
+        if names is None:
+            names = self._names = chars.get_feature_names_out()
+        return names
+
+    def _lexicon(self):
+        for name, tr in getattr(self.features, "transformer_list", []):
+            if name == "lexicons":
+                return tr
+        return None
+
+    def _evidence(self, clipped: str, hits, contacts, labels, minors) -> list[dict]:
+        from .normalize import normalize_with_offsets
+
+        nz = normalize_with_offsets(clipped)
+        ev: list[dict] = []
+        lex = self._lexicon()
+        for h in hits[:20]:
+            s, e = nz.to_original(h.start, h.end)
+            cats = sorted({list_category(lex, n) or "" for n in h.lists} - {""})
+            ev.append({"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
+                       "lists": list(h.lists), "categories": cats})
+        for c in contacts[:20]:
+            ev.append({"kind": "contact", "type": c.type, "value": c.value, "text": c.raw,
+                       "span": [c.start, c.end]})
+        for term, s0, e0 in minors:
+            s, e = nz.to_original(s0, e0)
+            ev.append({"kind": "minor_signal", "term": term, "text": clipped[s:e], "span": [s, e]})
+        for cat in labels:
+            ev.extend(self._top_ngrams(cat, nz, clipped))
+        return ev
+
+    def _top_ngrams(self, category: str, nz, clipped: str) -> list[dict]:
+        """The character n-grams that pushed this text's score up most (coef x tf-idf)."""
+        chars = dict(getattr(self.features, "transformer_list", [])).get("chars")
+        est = _linear(self.classifiers[category])
+        if chars is None or est is None:
+            return []
+        vec = chars.transform([nz.text])
+        if vec.nnz == 0:
+            return []
+        coef = est.coef_.ravel()[: vec.shape[1]]
+        contrib = vec.data * coef[vec.indices]
+        order = np.argsort(-contrib)[:_TOP_NGRAMS]
+        names = self._ngram_names(chars)
+        out = []
+        for k in order:
+            if contrib[k] <= 0:
+                break
+            gram = names[vec.indices[k]]
+            pos = nz.text.find(gram)
+            if pos < 0 or not gram.strip():
+                continue
+            s, e = nz.to_original(pos, pos + len(gram))
+            out.append({"kind": "ngram", "category": category, "ngram": gram, "text": clipped[s:e],
+                        "span": [s, e], "weight": round(float(contrib[k]), 4)})
+        return out
+
+
+def list_category(lex, name: str) -> str | None:
+    """Category a lexicon list speaks for (by the shared file-name prefixes)."""
+    cats = getattr(lex, "categories_", None) if lex is not None else None
+    if cats and name in cats:
+        return cats[name]
+    return next((c for p, c in LEXICON_CATEGORY.items() if name.startswith(p)), None)
+
+
+def _linear(calibrated):
+    """The fitted linear model inside a CalibratedClassifierCV (ensemble=False) or a bare one."""
+    if hasattr(calibrated, "coef_"):
+        return calibrated
+    ccs = getattr(calibrated, "calibrated_classifiers_", None)
+    if ccs:
+        est = getattr(ccs[0], "estimator", None)
+        if hasattr(est, "coef_"):
+            return est
+    return None
+
+
+def _text_problem(t: Any, i: int) -> dict | None:
+    if not isinstance(t, str):
+        return {"type": "TypeError", "message": f"texts[{i}]: expected str, got {describe(t)}"}
+    if not t.strip():
+        return {"type": "ValueError", "message": f"texts[{i}]: empty text, nothing to score"}
+    try:
+        t.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return {"type": "ValueError",
+                "message": f"texts[{i}]: not valid Unicode (lone surrogate at index {exc.start})"}
+    return None
+
+
+def _copy(res: dict) -> dict:
+    # Cached results are shared: hand out copies so a caller's edit cannot leak.
+    out = dict(res)
+    out["labels"] = list(res["labels"])
+    out["evidence"] = [dict(e) for e in res["evidence"]]
+    out["escalate_reasons"] = list(res["escalate_reasons"])
+    return out
+
