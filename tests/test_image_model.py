@@ -56,6 +56,18 @@ def test_one_output_per_input_in_order(tmp_path, model):
     assert model.score_images([root / "ok.jpg"])[0]["lewd_images"] == pytest.approx(out[0]["lewd_images"], abs=1e-6)
 
 
+def test_unusable_in_memory_image_is_an_error_entry(model):
+    from PIL import Image as PILImage
+
+    def broken_convert(*args, **kwargs):
+        raise ValueError("conversion not supported")
+
+    odd = PILImage.new("CMYK", (4, 4))
+    odd.convert = broken_convert  # an image Pillow cannot turn into RGB
+    out = model.score_images([odd, np.zeros((8, 8, 3), np.uint8)])
+    assert out[0]["error"]["type"] == "ImageError" and "lewd_images" in out[1]
+
+
 def test_label_follows_threshold(model):
     low = ImageModel(model.embedder, model.head, {"lewd_images": 0.0})
     assert low.score_images([np.zeros((8, 8, 3), np.uint8)])[0]["labels"] == ["lewd_images"]

@@ -176,8 +176,9 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
                                          max_pixels=self.max_pixels, max_frames=max_frames):
                     frames.append(preprocess(frame, mode))
                     owners.append(i)
-            except CleanclfError as exc:
-                out[i] = exc
+            except Exception as exc:  # noqa: BLE001 - one bad input (e.g. an odd in-memory PIL image) must not sink the batch
+                out[i] = exc if isinstance(exc, CleanclfError) else ImageError(
+                    f"items[{i}]: cannot use {describe(item)} ({type(exc).__name__}: {exc})")
                 # drop frames of a partly decoded animation
                 while owners and owners[-1] == i:
                     owners.pop()
