@@ -69,6 +69,10 @@ FORMATS = {".jsonl": "jsonl", ".jsonl.gz": "jsonl", ".ndjson": "jsonl", ".csv": 
 TABLE_COLUMNS = ("account_id", "post_id", "text", "images", "created_at", "nickname", "bio")
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# JSON can only produce a surrogate through a \uD800-\uDFFF escape: if the raw line has
+# none, no string in it needs the (comparatively slow) check.
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+_SURROGATE_ESCAPE_B = re.compile(rb"\\[uU][dD][89a-fA-F]")
 
 
 @dataclass
@@ -129,7 +133,9 @@ def _fail(line_no: int | None, msg: str, account_id: str | None = None) -> Recor
     return exc
 
 
-def _clean_text(s: str) -> str:
+def _clean_text(s: str, check: bool = True) -> str:
+    if not check:
+        return s
     # Fast path: almost every string encodes; only lone surrogates make it fail.
     try:
         s.encode("utf-8")
@@ -138,11 +144,11 @@ def _clean_text(s: str) -> str:
         return _SURROGATE.sub("\ufffd", s)
 
 
-def _opt_str(value: Any, where: str, line_no, account_id) -> str:
+def _opt_str(value: Any, where: str, line_no, account_id, check: bool = True) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return _clean_text(value)
+        return _clean_text(value, check)
     raise _fail(line_no, f"{where}: expected a string or null, got {describe(value)}", account_id)
 
 
@@ -236,8 +242,12 @@ def parse_record(obj: Any, line_no: int | None = None) -> Account:
     """
     if isinstance(obj, Account):
         return obj
+    check = True
     if isinstance(obj, (bytes, bytearray, memoryview, str)):
-        obj = decode_line(obj, line_no)
+        raw = obj
+        obj = decode_line(raw, line_no)
+        rx = _SURROGATE_ESCAPE if isinstance(raw, str) else _SURROGATE_ESCAPE_B
+        check = rx.search(raw if isinstance(raw, str) else bytes(raw)) is not None
     if not isinstance(obj, dict):
         raise _fail(line_no, f"expected a JSON object (an account record), got {describe(obj)}")
     if "account_id" not in obj or obj["account_id"] is None:
@@ -266,7 +276,7 @@ def parse_record(obj: Any, line_no: int | None = None) -> Account:
         pid = str(i) if pid is None else _id(pid, f"{where}.id", line_no, aid)
         posts.append(Post(
             id=pid,
-            text=_opt_str(p.get("text"), f"{where}.text", line_no, aid),
+            text=_opt_str(p.get("text"), f"{where}.text", line_no, aid, check),
             images=_images(p.get("images"), f"{where}.images", line_no, aid),
             created_at=_created(p.get("created_at"), f"{where}.created_at", line_no, aid),
         ))

@@ -1,0 +1,158 @@
+"""Batch throughput (jobs=1 vs jobs=2) and peak memory of the whole process tree vs dump size.
+
+    python benchmarks/bench_batch.py                       # 20k speed; 20k/100k/300k memory
+    python benchmarks/bench_batch.py --speed-size 5000 --sizes 5000,20000 --model default
+
+Runs the real command, ``cleanclf score DUMP -o OUT --jobs J --no-progress``, as a
+subprocess (dumps from make_dump.py, text only, deterministic) and samples /proc every
+0.1 s: RSS and PSS summed over the parent and all its workers (PSS counts pages shared
+after fork once; RSS double-counts them). Prints a markdown table; the figures go into
+benchmarks/RESULTS-batch.md. Accounts/s is wall-clock, model loading included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def _tree(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                stat = Path(f"/proc/{d}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(d))
+    out, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        out.append(pid)
+        stack.extend(children.get(pid, []))
+    return out
+
+
+def _mem(pid: int) -> tuple[int, int]:
+    """(rss_kb, pss_kb) of one process, 0 when it is gone."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1])
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except OSError:
+        pass
+    return rss, pss
+
+
+def _cpu(pid: int) -> float:
+    try:
+        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    except (OSError, IndexError):
+        return 0.0
+
+
+def run(cmd: list[str]) -> dict:
+    peak = {"rss": 0, "pss": 0, "procs": 0, "parent_cpu": 0.0}
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            pids = _tree(proc.pid)
+            mem = [_mem(p) for p in pids]
+            peak["rss"] = max(peak["rss"], sum(m[0] for m in mem))
+            peak["pss"] = max(peak["pss"], sum(m[1] for m in mem))
+            peak["procs"] = max(peak["procs"], len(pids))
+            peak["parent_cpu"] = max(peak["parent_cpu"], _cpu(proc.pid))
+            time.sleep(0.1)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    _, err = proc.communicate()
+    done.set()
+    th.join()
+    wall = time.monotonic() - t0
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    tree_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # parent + reaped workers
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
+    return {"wall": wall, "cpu": tree_cpu, "parent_cpu": peak["parent_cpu"], "rss_mb": peak["rss"] / 1024, "pss_mb": peak["pss"] / 1024, "procs": peak["procs"],
+            "summary": err.strip().splitlines()[-1]}
+
+
+def dump(n: int) -> Path:
+    path = OUT / f"dump-{n}.jsonl"
+    if not path.exists():
+        subprocess.run([sys.executable, str(HERE / "make_dump.py"), str(n), "-o", str(path)], check=True)
+    return path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--speed-size", type=int, default=20000)
+    p.add_argument("--sizes", default="20000,100000,300000", help="comma-separated dump sizes for memory (jobs=2)")
+    p.add_argument("--jobs", default="1,2")
+    p.add_argument("--model", default="default", help="bundle name, or a directory (passed with --trust-model)")
+    a = p.parse_args(argv)
+    exe = [sys.executable, "-m", "cleanclf.cli"]
+    model_args = ["--model", a.model] + (["--trust-model"] if "/" in a.model else [])
+    rows = []
+    speed = {}
+    n = a.speed_size
+    for j in [int(x) for x in a.jobs.split(",")]:
+        r = run(exe + ["score", str(dump(n)), "-o", str(OUT / f"v-{n}-j{j}.jsonl"), "--jobs", str(j),
+                       "--no-progress", *model_args])
+        speed[j] = n / r["wall"]
+        rows.append((n, j, r))
+        print(f"n={n} jobs={j}: {speed[j]:.0f} accounts/s, CPU {r['cpu']:.1f}s (parent {r['parent_cpu']:.1f}s), "
+              f"load avg {os.getloadavg()[0]:.1f}, peak RSS {r['rss_mb']:.0f} MB, PSS {r['pss_mb']:.0f} MB "
+              f"| {r['summary']}", flush=True)
+    if 1 in speed and 2 in speed:
+        r1 = next(r for rn, rj, r in rows if rj == 1)
+        r2 = next(r for rn, rj, r in rows if rj == 2)
+        print(f"scaling jobs=2 / jobs=1 (wall): {speed[2] / speed[1]:.2f}x; CPU-bound ceiling from CPU seconds "
+              f"(2 x jobs=1 CPU / jobs=2 CPU, i.e. the speed-up on two idle cores): "
+              f"{2 * r1['cpu'] / r2['cpu']:.2f}x", flush=True)
+    mem = []
+    for n in [int(x) for x in a.sizes.split(",")]:
+        if any(rn == n and rj == 2 for rn, rj, _ in rows):
+            r = next(r for rn, rj, r in rows if rn == n and rj == 2)
+        else:
+            r = run(exe + ["score", str(dump(n)), "-o", str(OUT / f"v-{n}-j2.jsonl"), "--jobs", "2",
+                           "--no-progress", *model_args])
+            rows.append((n, 2, r))
+        mem.append((n, r["pss_mb"], r["rss_mb"]))
+        print(f"n={n} jobs=2: {n / r['wall']:.0f} accounts/s, peak RSS {r['rss_mb']:.0f} MB, PSS {r['pss_mb']:.0f} MB",
+              flush=True)
+    if len(mem) >= 2:
+        (n0, p0, _), (n1, p1, _) = mem[0], mem[-1]
+        slope = (p1 - p0) / (n1 - n0)
+        print(f"PSS slope {slope * 1e6:.1f} MB per million accounts; extrapolated to 1M accounts: "
+              f"{p1 + slope * (1_000_000 - n1):.0f} MB (linear in the measured points)", flush=True)
+    print("\n| accounts | jobs | wall s | accounts/s | CPU s (tree) | parent CPU s | peak RSS MB (sum) | "
+          "peak PSS MB (sum) | processes |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n, j, r in rows:
+        print(f"| {n} | {j} | {r['wall']:.1f} | {n / r['wall']:.0f} | {r['cpu']:.1f} | {r['parent_cpu']:.1f} | "
+              f"{r['rss_mb']:.0f} | {r['pss_mb']:.0f} | {r['procs']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
