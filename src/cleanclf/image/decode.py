@@ -38,6 +38,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -117,6 +118,10 @@ def resolve_image_path(path: str | os.PathLike, images_root: str | os.PathLike |
         raise ImageError("path: '' is empty; expected an image file path")
     if "\x00" in text:
         raise ImageError(f"path: {text!r} contains a NUL byte; expected an image file path")
+    try:
+        os.fsencode(text)  # a lone surrogate (from JSON "\ud800") has no file-system encoding
+    except UnicodeEncodeError:
+        raise ImageError(f"path: {text!r} is not valid Unicode (lone surrogate); expected an image file path") from None
     if _URL_RE.match(text):
         raise ImageError(f"path: {text!r}: URLs are not fetched; expected a local file path")
     if images_root is None:
@@ -212,7 +217,21 @@ def _frame_indices(n_frames: int, frame_pixels: int, max_frames: int, max_pixels
 def _open(source: Any) -> tuple[Any, bool]:
     """A binary file object for ``source`` and whether we must close it."""
     if isinstance(source, (str, os.PathLike)):
-        return open(source, "rb"), True  # noqa: SIM115 - closed by the caller
+        # O_NONBLOCK: opening a FIFO inside images_root must not block the worker forever;
+        # the fstat below then refuses anything that is not a regular file (FIFOs, devices
+        # such as /dev/zero or /dev/stdin, sockets), whose reads could block or never end.
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise IsADirectoryError(source)
+            if not stat.S_ISREG(st.st_mode):
+                raise ImageError(f"{_name(source)} is not a regular file (FIFO, device or socket); "
+                                 "expected an image file")
+            return os.fdopen(fd, "rb"), True  # noqa: SIM115 - closed by the caller
+        except BaseException:
+            os.close(fd)
+            raise
     if isinstance(source, (bytes, bytearray, memoryview)):
         if not len(source):
             raise ImageError(f"{_name(source)} is empty; expected the bytes of an image file")
