@@ -119,7 +119,8 @@ def test_profile_spans_mapped_to_fields():
 
 def test_params_from_bundle_override_defaults():
     m = AccountModel({"thresholds": {"solicitation": 0.999}})
-    assert m.params["thresholds"]["explicit_text"] == 0.5 and m.params["thresholds"]["solicitation"] == 0.999
+    assert m.params["thresholds"]["explicit_text"] == DEFAULT_PARAMS["thresholds"]["explicit_text"]
+    assert m.params["thresholds"]["solicitation"] == 0.999
     v = m.verdict(account(10), [res(sol=0.95)] * 10, None, None, model_id="m")
     assert "solicitation" not in v["labels"] and v["scores"]["solicitation"] < 0.999
     assert set(FEATURES) <= set(m.params["weights"]["solicitation"])

@@ -172,3 +172,26 @@ def test_real_cli_on_examples(tmp_path):
     assert len(recs) == 15 and sum(1 for x in recs if x["error"]) == 1
     info = subprocess.run([sys.executable, "-m", "cleanclf.cli", "info"], capture_output=True, text=True, timeout=300)
     assert info.returncode == 0 and json.loads(info.stdout)["model"]
+
+
+@needs_bundle
+@pytest.mark.slow
+def test_real_sigkill_resume_with_the_console_script(tmp_path):
+    n = 600
+    dump = write_dump(tmp_path / "d.jsonl", n)
+    out = tmp_path / "v.jsonl"
+    argv = [sys.executable, "-m", "cleanclf.cli", "score", str(dump), "-o", str(out), "--jobs", "2",
+            "--chunk-size", "8", "--no-progress"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and (not out.exists() or out.stat().st_size < 20_000) and proc.poll() is None:
+        time.sleep(0.05)
+    killed = proc.poll() is None
+    if killed:
+        os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    r = subprocess.run(argv + ["--resume"], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    lines = out.read_bytes().split(b"\n")
+    assert lines[-1] == b""
+    assert [json.loads(x)["account_id"] for x in lines[:-1]] == [f"u{i}" for i in range(n)]

@@ -212,3 +212,12 @@ def test_missing_file(tmp_path):
 
 def test_item_is_a_tuple():
     assert Item(3, b"x") == (3, b"x")
+
+
+def test_broken_line_still_names_its_account_when_it_can():
+    with pytest.raises(RecordError, match="line 10: not valid JSON") as exc:
+        parse_record(b'{"account_id": "demo-broken", "posts": [{"text": "cut off', line_no=10)
+    assert exc.value.account_id == "demo-broken"
+    with pytest.raises(RecordError) as exc:
+        parse_record(b"{oops")
+    assert exc.value.account_id is None

@@ -44,19 +44,25 @@ FEATURES: tuple[str, ...] = ("log1p_flagged", "share_flagged", "topk_mean", "max
 
 POSTS_MODES = ("flagged", "all", "none")
 
-#: Hand-set fallback: an account needs several strong posts (or a strong profile plus a
-#: repeated contact) to pass 0.5. Replaced by the calibrated section of the bundle.
+#: Fallback used when a bundle has no ``account`` component: weights and thresholds from
+#: ``scripts/calibrate_accounts.py`` run against a text model trained with
+#: ``cleanclf.train.fit_text_model`` defaults (provisional, 2026-11-28). The bundle's own
+#: calibrated section replaces them; rerun the script after retraining the text model.
+#: lewd_images reuses the explicit_text volume weights (no account-level image data).
+_EXPLICIT_W = {"bias": -3.83, "log1p_flagged": 0.23, "share_flagged": 0.0, "topk_mean": 10.54, "max": 0.33,
+               "profile": 4.55, "log1p_contact": 0.0}
 DEFAULT_PARAMS: dict[str, Any] = {
     "format": 1,
     "fitted": False,
     "features": list(FEATURES),
     "topk": 5,
     "weights": {
-        c: {"bias": -6.0, "log1p_flagged": 2.0, "share_flagged": 2.0, "topk_mean": 4.0, "max": 1.0,
-            "profile": 2.5, "log1p_contact": 1.0 if c == SOLICITATION else 0.0}
-        for c in CATEGORIES
+        EXPLICIT_TEXT: _EXPLICIT_W,
+        SOLICITATION: {"bias": -4.78, "log1p_flagged": 1.33, "share_flagged": 0.0, "topk_mean": 7.43, "max": 0.63,
+                       "profile": 1.75, "log1p_contact": 0.31},
+        LEWD_IMAGES: {**_EXPLICIT_W, "profile": 0.0},
     },
-    "thresholds": {c: 0.5 for c in CATEGORIES},
+    "thresholds": {EXPLICIT_TEXT: 0.325, SOLICITATION: 0.133, LEWD_IMAGES: 0.325},
     "evidence": {"top_posts": 3, "terms_per_post": 5, "contacts": 5, "contact_posts": 10, "images": 3,
                  "profile_terms": 5, "escalations": 5, "excerpt_chars": 160, "post_errors": 3},
 }

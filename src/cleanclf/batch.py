@@ -9,9 +9,12 @@ Architecture (what the README describes):
   profile text (nickname + bio) per account, goes to ``clf.score_texts`` in ONE call and
   all image paths to ``clf.score_images`` in one call; then
   :class:`~cleanclf.accounts.AccountModel` aggregates each account's posts into its verdict.
-* ``jobs=1`` scores in-process. ``jobs>1`` uses worker processes (``fork``; each loads the
-  model once) with at most ``2 * jobs`` chunks in flight, and yields results in input
-  order, so memory stays flat however long the input is.
+* ``jobs=1`` scores in-process. ``jobs>1`` uses worker processes with at most ``2 * jobs``
+  chunks in flight, and yields results in input order, so memory stays flat however long
+  the input is. On Linux (``fork``) the parent loads the model once and the workers inherit
+  it copy-on-write; elsewhere (``spawn``) each worker loads it once. A Classifier object
+  loaded from a bundle is re-loaded from its directory, never inherited, so an onnxruntime
+  session it may already hold is never used across a fork.
 * A worker that dies (segfault, OOM kill, ``os._exit``) breaks the pool: the chunks that
   were in flight are re-run one by one in a fresh pool; a chunk that kills its worker
   again is re-run record by record, and the record that still kills it becomes an error
@@ -229,7 +232,19 @@ class _Pool:
         self.model_spec = model_spec
         self.opts = opts
         self.model_id = model_id
-        self.ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        self.ctx = multiprocessing.get_context("fork" if fork else "spawn")
+        if fork and model_spec[0] == "load":
+            # Load once here, before any worker exists: forked workers share the model's
+            # pages (numpy buffers stay shared copy-on-write), start instantly, and a
+            # replacement worker after a crash needs no reload. gc.freeze keeps the
+            # children's garbage collector from touching (and so copying) those objects.
+            import gc
+
+            from .classify import Classifier
+
+            self.model_spec = ("object", Classifier.load(model_spec[1], trust=True))
+            gc.freeze()
         self.ex: ProcessPoolExecutor | None = None
         self.restarts = 0
         self._new()

@@ -222,9 +222,26 @@ def decode_line(raw: bytes | str, line_no: int | None = None) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise _fail(line_no, f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+        raise _fail(line_no, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})", _salvage_id(raw)) from None
     except RecursionError:
-        raise _fail(line_no, "JSON nested too deeply to parse; expected an account object") from None
+        raise _fail(line_no, "JSON nested too deeply to parse; expected an account object", _salvage_id(raw)) from None
+
+
+_ID_RX = re.compile(r'"account_id"\s*:\s*(?:"((?:[^"\\]|\\.){1,200})"|(\d{1,30}))')
+
+
+def _salvage_id(raw: str) -> str | None:
+    # A broken line still usually starts with its id; naming it in the error row tells
+    # the reviewer which account to re-export. Best effort, never trusted for scoring.
+    m = _ID_RX.search(raw[:2000])
+    if not m:
+        return None
+    if m.group(2):
+        return m.group(2)
+    try:
+        return json.loads(f'"{m.group(1)}"')
+    except json.JSONDecodeError:
+        return None
 
 
 def parse_record(obj: Any, line_no: int | None = None) -> Account:
