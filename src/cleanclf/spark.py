@@ -112,10 +112,14 @@ def _classifier(spec: dict):
                 from .classify import Classifier
 
                 clf = Classifier.load(spec["value"], trust=spec["trust"])
-                if clf.model_id != spec["model_id"]:
+                # Same id is not enough: a bundle rebuilt in place keeps its name@version. The
+                # manifest holds every file's sha256, so equal manifests mean equal models.
+                digest = _manifest_digest(Path(clf.directory))
+                if clf.model_id != spec["model_id"] or digest != spec["manifest"]:
                     raise RuntimeError(
-                        f"model: this executor loaded {clf.model_id} from {spec['value']!r}, but the driver "
-                        f"verified {spec['model_id']}; install the same bundle on every executor")
+                        f"model: this executor loaded {clf.model_id} (manifest sha256 {digest[:12]}) from "
+                        f"{spec['value']!r}, but the driver verified {spec['model_id']} (manifest sha256 "
+                        f"{spec['manifest'][:12]}); install the same bundle on every executor")
             else:
                 import pickle
 
@@ -125,6 +129,10 @@ def _classifier(spec: dict):
     return clf
 
 
+def _manifest_digest(directory: Path) -> str:
+    return hashlib.sha256((directory / "manifest.json").read_bytes()).hexdigest()
+
+
 def _model_spec(model, trust_model: bool) -> dict:
     """What executors need to get the model: a bundle name/path (loaded there) or a pickled scorer."""
     clf, (kind, value), model_id = resolve_model(model, trust=trust_model)
@@ -132,13 +140,14 @@ def _model_spec(model, trust_model: bool) -> dict:
         from . import models
 
         directory = Path(value)
+        digest = _manifest_digest(directory)
         # A bundle living in the models directory travels by *name*: each executor resolves
         # it in its own installation (the driver's absolute path may not exist there).
         if directory.parent.resolve() == models.models_root().resolve():
             return {"kind": "load", "value": directory.name, "trust": False, "model_id": model_id,
-                    "key": ("bundle", directory.name, model_id)}
+                    "manifest": digest, "key": ("bundle", directory.name, f"{model_id}/{digest[:12]}")}
         return {"kind": "load", "value": str(directory), "trust": True, "model_id": model_id,
-                "key": ("bundle", str(directory), model_id)}
+                "manifest": digest, "key": ("bundle", str(directory), f"{model_id}/{digest[:12]}")}
     from pyspark import cloudpickle  # pickles classes defined in notebooks/__main__ by value
 
     blob = cloudpickle.dumps(clf)
@@ -439,7 +448,9 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     and stopped at the end); ``conf``: extra Spark settings for a created session.
 
     The summary: ``{"accounts", "errors", "escalate", <category>: count, "seconds",
-    "startup_seconds", "partitions", "out"}``; ``seconds`` excludes JVM start-up.
+    "startup_seconds", "partitions", "out", "stages"}``; ``seconds`` excludes JVM start-up
+    (``startup_seconds``, zero for a given session); ``stages`` splits it into line numbering,
+    scoring (into a temporary Parquet) and summary + sorted write.
 
     >>> from cleanclf.spark import score_file
     >>> score_file("dump.jsonl", "verdicts.jsonl", master="local[2]")["accounts"]   # doctest: +SKIP
@@ -484,11 +495,13 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
             df = spark.read.parquet(in_path)
             layout = _layout(df)
         indexed, index, total = _with_index(df)
+        t_index = time.monotonic() - t1
         if partitions is None:
             partitions = max(2 * spark.sparkContext.defaultParallelism, math.ceil(total / 20_000))
         scored = _score_indexed(indexed, index, layout, spec, opts, partitions)
         # Scoring runs once, into a temporary Parquet; sorting and summarising read that.
         scored.write.mode("overwrite").parquet(tmp)
+        t_score = time.monotonic() - t1 - t_index
         res = spark.read.parquet(tmp)
         summary = _summary(res)
         ordered = res.orderBy("input_file", "line")
@@ -496,7 +509,9 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
             ordered.write.mode("overwrite").parquet(out_path)
         else:
             _write_single_text(spark, ordered.select("verdict"), out_path, tmp + "-text")
-        summary.update(seconds=time.monotonic() - t1, startup_seconds=startup, partitions=partitions, out=out_path)
+        seconds = time.monotonic() - t1
+        summary.update(seconds=seconds, startup_seconds=startup, partitions=partitions, out=out_path,
+                       stages={"number_lines": t_index, "score": t_score, "summary_sort_write": seconds - t_index - t_score})
         return summary
     finally:
         try:
