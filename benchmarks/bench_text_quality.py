@@ -38,14 +38,26 @@ def ok(flag: bool) -> str:
     return "pass" if flag else "MISS"
 
 
-def load_cleanclf():
-    """cleanclf.load() if the bundle has a text component, else None (with the reason printed)."""
+def load_cleanclf(name: str = "default"):
+    """The cleanclf text model to measure, or None (with the reason printed).
+
+    ``name`` is a bundle for :func:`cleanclf.load` ("default", or a directory, trusted because
+    you named it), or a ``.pkl`` of a fitted ``TextModel`` (e.g. from ``fit_text_model`` in a
+    notebook; a local file you made yourself). Returns an object with score_texts, thresholds
+    (a Classifier also has model_id).
+    """
     try:
         import cleanclf
 
-        clf = cleanclf.load()
+        if str(name).endswith(".pkl"):
+            import pickle
+
+            with open(name, "rb") as fh:
+                tm = pickle.load(fh)
+            return tm
+        clf = cleanclf.load(name, trust=name != "default")
         if clf.text_model is None:
-            raise RuntimeError("default bundle has no text component yet")
+            raise RuntimeError(f"bundle {name!r} has no text component yet")
         return clf
     except Exception as exc:  # the benchmark still runs the baselines
         print(f"[cleanclf] not available: {type(exc).__name__}: {exc}", file=sys.stderr)
@@ -177,6 +189,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0, help="seed of the disguise and subsampling (default 0)")
     ap.add_argument("--negative-share", type=float, default=0.3, help="share of negative dev rows disguised too")
     ap.add_argument("--models", default="cleanclf,keyword,tfidf-lr", help="comma-separated subset")
+    ap.add_argument("--cleanclf", default="default",
+                    help="bundle name or directory for cleanclf.load, or a .pkl of a fitted TextModel")
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out fits")
     ap.add_argument("--loso-models", default="cleanclf,tfidf-lr", help="models refitted for LOSO")
     ap.add_argument("--no-synthetic-in-loso", action="store_true",
@@ -203,7 +217,7 @@ def main(argv=None) -> int:
 
     models: list[Named] = []
     if "cleanclf" in wanted:
-        clf = load_cleanclf()
+        clf = load_cleanclf(args.cleanclf)
         if clf is not None:
             models.append(Named("cleanclf", clf, clf.thresholds))
     if "keyword" in wanted:
@@ -257,7 +271,8 @@ def main(argv=None) -> int:
         "seconds": round(time.perf_counter() - t_start, 1),
     }
     if "cleanclf" in results:
-        record["cleanclf_model"] = next(m.model.model_id for m in models if m.name == "cleanclf")
+        record["cleanclf_model"] = next(getattr(m.model, "model_id", f"TextModel from {args.cleanclf}")
+                                        for m in models if m.name == "cleanclf")
     out_path.write_text(json.dumps(record, ensure_ascii=False, indent=1), encoding="utf-8")
     print(f"\nwrote {out_path} ({record['seconds']}s)")
     return 0

@@ -47,6 +47,8 @@ def time_batches(fn, texts, batch: int) -> float:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="cleanclf", choices=("cleanclf", "tfidf-lr", "keyword"))
+    ap.add_argument("--cleanclf", default="default",
+                    help="bundle name or directory for cleanclf.load, or a .pkl of a fitted TextModel")
     ap.add_argument("--n-train", type=int, default=30_000, help="first N train texts (default 30000)")
     ap.add_argument("--batch", type=int, default=1000)
     ap.add_argument("--out", default=None, help="default benchmarks/out/text_speed[-MODEL].json")
@@ -63,10 +65,12 @@ def main(argv=None) -> int:
     n_chars = sum(map(len, texts))
 
     if args.model == "cleanclf":
-        import cleanclf
+        from bench_text_quality import load_cleanclf
 
-        model = cleanclf.load()
-        model_id = model.model_id
+        model = load_cleanclf(args.cleanclf)
+        if model is None:
+            raise SystemExit("cleanclf text model not available (see the message above)")
+        model_id = getattr(model, "model_id", f"TextModel from {args.cleanclf}")
     elif args.model == "tfidf-lr":
         model = baselines.fit_tfidf(baselines.read_jsonl(baselines.TRAIN), baselines.read_jsonl(baselines.DEV),
                                     cache=HERE / "out" / "tfidf-lr.pkl")
