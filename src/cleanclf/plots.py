@@ -206,8 +206,8 @@ def reliability_figure(rows: Sequence[Mapping], predictions: Sequence[Any], *,
                        n_bins: int = 10):
     """Reliability diagram per category: mean score vs fraction positive per score bin, bin sizes below.
 
-    A calibrated model lies on the diagonal; the title gives the expected
-    calibration error (:func:`cleanclf.metrics.expected_calibration_error`).
+    A calibrated model lies on the diagonal (within the Wilson 95 % interval
+    drawn on each bin); the title gives the expected calibration error (:func:`cleanclf.metrics.expected_calibration_error`).
     """
     from .metrics import expected_calibration_error
 
@@ -233,13 +233,20 @@ def reliability_figure(rows: Sequence[Mapping], predictions: Sequence[Any], *,
             xs = [p[1] for p in pts]
             fr = [p[2] for p in pts]
             ns = np.array([p[3] for p in pts])
-            ax.plot(xs, fr, "-", color=_COLORS[0], lw=1)
+            # Wilson 95 % intervals: a sparse middle bin (a few rows) is noise, not miscalibration.
+            frac = np.array(fr)
+            lo, hi = _wilson(frac, ns)
+            # clip: at p = 0 or 1 rounding can leave a -1e-17 that matplotlib rejects
+            yerr = np.clip([frac - lo, hi - frac], 0, None)
+            ax.errorbar(xs, fr, yerr=yerr, fmt="-", color=_COLORS[0], lw=1,
+                        elinewidth=0.7, capsize=2, label="fraction positive (95 % interval)")
             ax.scatter(xs, fr, s=12 + 60 * ns / ns.max(), color=_COLORS[0], zorder=3, label="bins (size ~ rows)")
             axn.bar([(p[0] + 0.5) / n_bins for p in pts], ns, width=0.9 / n_bins, color=_COLORS[0], alpha=0.6)
-            axn.set_yscale("log")
-            from matplotlib.ticker import NullFormatter
+            if ns.max() >= 10 * ns.min():  # counts span decades (the usual case: most rows near 0)
+                from matplotlib.ticker import NullFormatter
 
-            axn.yaxis.set_minor_formatter(NullFormatter())  # log minor labels crowd a short panel
+                axn.set_yscale("log")
+                axn.yaxis.set_minor_formatter(NullFormatter())  # minor labels crowd a short panel
             ece = expected_calibration_error(y, s, n_bins=n_bins)
             err = f", {n_err} errors left out" if n_err else ""
             ax.set_title(f"{cat}  ECE {ece:.3f}  (n={y.size}{err})", fontsize=9)
@@ -256,6 +263,14 @@ def reliability_figure(rows: Sequence[Mapping], predictions: Sequence[Any], *,
         axn.set_xlabel("mean predicted score (bin)")
         axn.set_ylabel("rows")
     return fig
+
+
+def _wilson(p: np.ndarray, n: np.ndarray, z: float = 1.96):
+    """Wilson score interval of a binomial proportion ``p`` observed on ``n`` rows."""
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def _all_score_keys(predictions) -> dict:
