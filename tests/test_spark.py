@@ -171,6 +171,35 @@ def test_flat_parquet_is_byte_identical(spark, tmp_path):
     assert sum("reappears" in m for m in msgs) == 2 and len(msgs) == 4  # u1 split by the null row, u0 at the end
 
 
+def test_flat_jsonl_table_matches_the_parquet_table(spark, tmp_path):
+    import pyarrow.parquet as pq
+
+    from cleanclf.spark import score_file
+
+    table = tmp_path / "posts.parquet"
+    _flat_table(table)
+    rows = pq.read_table(table).to_pylist()
+    model = FakeClassifier()
+    flat = tmp_path / "posts.jsonl"
+    flat.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "v.jsonl"
+    score_file(flat, out, spark=spark, model=model, layout="flat")
+    assert out.read_bytes() == _batch_bytes(table, model, images_root=str(tmp_path))
+
+    # a blank line inside an account is not a record and does not split it; a broken line is
+    # an error record with its line number and ends the run of the account around it
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    assert [r["account_id"] for r in rows[2:7]] == ["u1"] * 5
+    lines[4:4] = ["  "]      # line 5, between u1's p1 and p2
+    lines[7:7] = ["{oops"]   # line 8, between u1's p3 and p4
+    flat.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    score_file(flat, out, spark=spark, model=model, layout="flat")
+    got = [json.loads(x) for x in out.read_bytes().splitlines()]
+    assert got[1]["account_id"] == "u1" and got[1]["counts"]["posts"] == 4 and got[1]["error"] is None
+    assert got[2]["line"] == 8 and got[2]["error"]["message"].startswith("line 8: not valid JSON")
+    assert got[3]["line"] == 9 and "'u1' reappears" in got[3]["error"]["message"]
+
+
 def test_score_dataframe_columns_match_batch(spark):
     from cleanclf.spark import score
 

@@ -52,8 +52,8 @@ from typing import Any, Iterator
 from .accounts import POSTS_MODES
 from .batch import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, IMAGE_MODES, ChunkScorer, _chunks, dumps_line, resolve_model
 from .categories import CATEGORIES
-from .errors import InputError, MissingDependencyError, describe
-from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Item, _fail, _Grouper, _nan_to_none
+from .errors import InputError, MissingDependencyError, RecordError, describe
+from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Item, _fail, _Grouper, _nan_to_none, decode_line
 
 INSTALL_HINT = "pip install 'cleanclf[spark]'"
 
@@ -236,11 +236,37 @@ def _items_nested(rows: list[dict], lines: _Lines) -> Iterator[tuple[Item, str |
         yield Item(line, r), file
 
 
-def _items_flat(groups: list[dict], lines: _Lines, cols: list[str]) -> Iterator[tuple[Item, str | None]]:
+def _flat_json_row(raw: bytes, line: int):
+    """One line of a flat JSONL table as a row dict, or the RecordError the line deserves."""
+    if len(raw) > MAX_RECORD_BYTES:
+        return _fail(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")
+    try:
+        obj = decode_line(raw + b"\n", line)
+    except RecordError as exc:
+        return exc
+    if not isinstance(obj, dict):
+        return _fail(line, f"expected a JSON object (a table row with {', '.join(TABLE_COLUMNS)}), got {describe(obj)}")
+    return {c: obj.get(c) for c in TABLE_COLUMNS}
+
+
+def _items_flat(groups: list[dict], lines: _Lines, cols: list[str], jsonl: bool = False,
+                blank: dict | None = None) -> Iterator[tuple[Item, str | None]]:
+    def follows(prev, file, line) -> bool:
+        # consecutive records of one file; blank JSONL lines are not records, so they do not
+        # separate the rows of an account (the batch readers skip them the same way)
+        if file != prev[0]:
+            return False
+        nxt, skip = prev[1] + 1, (blank or {}).get(file, ())
+        while nxt in skip:
+            nxt += 1
+        return line == nxt
+
     for g in groups:
         numbered = []
         for r in g["rows"]:
             line, file = lines(r["_mid"], r["_file"], r["_block"])
+            if jsonl and not r["raw"].strip():
+                continue
             numbered.append((file or "", line, r))
         numbered.sort(key=lambda t: (t[0], t[1]))
         # Replay the account's rows through the batch reader's grouper, run by run: a run is a
@@ -249,12 +275,18 @@ def _items_flat(groups: list[dict], lines: _Lines, cols: list[str]) -> Iterator[
         grouper = _Grouper()
         prev = None
         for file, line, r in numbered:
-            if prev is not None and (file != prev[0] or line != prev[1] + 1):
+            if prev is not None and not follows(prev, file, line):
                 for item in grouper.flush():  # the finished run belongs to the previous row's file
                     yield item, prev[0] or None
-            for item in grouper.add(line, {c: _nan_to_none(r.get(c)) for c in cols}):
-                # a finished run (flushed by an invalid id) or this row's own error
-                yield item, (prev[0] if item.line != line and prev is not None else file) or None
+            row = _flat_json_row(r["raw"], line) if jsonl else {c: _nan_to_none(r.get(c)) for c in cols}
+            if isinstance(row, RecordError):  # a broken line ends the run, like a broken CSV row
+                for item in grouper.flush():
+                    yield item, (prev[0] if prev is not None else file) or None
+                yield Item(line, row), file or None
+            else:
+                for item in grouper.add(line, row):
+                    # a finished run (flushed by an invalid id) or this row's own error
+                    yield item, (prev[0] if item.line != line and prev is not None else file) or None
             prev = (file, line)
         for item in grouper.flush():
             yield item, prev[0] or None
@@ -276,7 +308,7 @@ def _score_partition(batches, *, cfg: dict):
         elif layout == "nested":
             pairs = list(_items_nested(rows, lines))
         else:
-            pairs = list(_items_flat(rows, lines, cfg["cols"]))
+            pairs = list(_items_flat(rows, lines, cfg["cols"], jsonl=layout == "flat_jsonl", blank=cfg.get("blank")))
         files = {id(item): file for item, file in pairs}  # items stay alive in pairs: ids are stable
         out = []
         for chunk in _chunks((item for item, _ in pairs), DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_BYTES):
@@ -322,6 +354,21 @@ def _with_index(df):
     return df, index, total
 
 
+def _blank_lines(indexed, index: dict) -> dict[str, set[int]]:
+    """Line numbers of whitespace-only lines per file (few in practice; they are not records)."""
+    from pyspark.sql import functions as F
+
+    lines = _Lines(index)
+    out: dict[str, set[int]] = {}
+    # bytes.strip() whitespace: space, \t, \n, \r, \x0b, \x0c
+    rows = indexed.where(F.col("raw").cast("string").rlike("^[ \\t\\n\\r\\x0B\\f]*$")).select(
+        "_mid", "_file", "_block").collect()
+    for r in rows:
+        line, _ = lines(r["_mid"], r["_file"], r["_block"])
+        out.setdefault(r["_file"] or "", set()).add(line)
+    return out
+
+
 def _layout(df) -> str:
     cols = set(df.columns)
     if "account_id" not in cols:
@@ -330,16 +377,17 @@ def _layout(df) -> str:
     return "nested" if "posts" in cols else "flat"
 
 
-def _score_indexed(df, index: dict, layout: str, spec: dict, opts: dict, partitions: int | None):
+def _score_indexed(df, index: dict, layout: str, spec: dict, opts: dict, partitions: int | None,
+                   blank: dict | None = None):
     from pyspark.sql import functions as F
 
-    cfg = {"model": spec, "opts": opts, "index": index, "layout": layout}
-    if layout == "flat":
-        cols = [c for c in TABLE_COLUMNS if c in df.columns]
-        cfg["cols"] = cols
+    cfg = {"model": spec, "opts": opts, "index": index, "layout": layout, "blank": blank}
+    if layout in ("flat", "flat_jsonl"):
+        cols = ["raw"] if layout == "flat_jsonl" else [c for c in TABLE_COLUMNS if c in df.columns]
+        cfg["cols"] = [c for c in TABLE_COLUMNS if c in df.columns] if layout == "flat" else list(TABLE_COLUMNS)
         keyed = df.repartition(partitions, "account_id") if partitions else df
         df = keyed.groupBy("account_id").agg(
-            F.collect_list(F.struct(*cols, "_mid", "_file", "_block")).alias("rows"))
+            F.collect_list(F.struct(*cols, "_mid", "_file", "_block")).alias("rows")).select("rows")
     else:
         keep = ["raw"] if layout == "jsonl" else [c for c in ("account_id", "profile", "posts") if c in df.columns]
         df = df.select(*keep, "_mid", "_file", "_block")
@@ -433,7 +481,7 @@ def _out_format(path: str) -> str:
 
 def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int | None = None, images_root=None,
                posts: str = "flagged", model="default", image_mode: str = "exact", trust_model: bool = False,
-               spark=None, conf: dict | None = None) -> dict:
+               layout: str = "auto", spark=None, conf: dict | None = None) -> dict:
     """Score a dump file on Spark into verdicts; returns a summary dict.
 
     ``in_path``: JSONL (``.jsonl``, ``.jsonl.gz``, ``.ndjson``; one account record per
@@ -443,6 +491,10 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     file, in input order, byte-identical to ``cleanclf score``'s output; ``.parquet``
     writes a Spark directory with :data:`RESULT_DDL` columns, sorted by input position.
     ``images_root`` defaults, as in the CLI, to the input file's directory.
+    ``layout``: ``"auto"`` (JSONL = one account record per line, as for ``cleanclf score``;
+    Parquet = nested if it has a ``posts`` column, else flat), ``"nested"`` or ``"flat"``
+    (a JSONL table with one post per line: ``{"account_id", "post_id", "text", ...}``; rows
+    of one account contiguous, broken lines become error records and end the run).
     ``partitions``: scoring tasks (default: enough for every core twice, and at most
     ~20k accounts each). ``spark``: an existing session (else one is created on ``master``
     and stopped at the end); ``conf``: extra Spark settings for a created session.
@@ -460,6 +512,8 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     _check_opts(posts, image_mode)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
+    if layout not in ("auto", "nested", "flat"):
+        raise InputError(f"layout: expected 'auto', 'nested' or 'flat', got {describe(layout)}")
     in_path, out_path = str(in_path), str(out_path)
     fmt_in, fmt_out = _in_format(in_path), _out_format(out_path)
     local_in = "://" not in in_path
@@ -489,16 +543,24 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
 
             # lineSep "\n" only (not Hadoop's \r / \r\n handling): the batch reader splits on
             # b"\n" and keeps "\r"; the cast keeps the raw bytes, so invalid UTF-8 is still seen.
-            df = spark.read.option("lineSep", "\n").text(in_path).select(F.col("value").cast("binary").alias("raw"))
-            layout = "jsonl"
+            text = spark.read.option("lineSep", "\n").text(in_path)
+            if layout == "flat":
+                # the JVM only needs the id to group rows; Python parses and validates the line
+                df = text.select(F.col("value").cast("binary").alias("raw"),
+                                 F.get_json_object("value", "$.account_id").alias("account_id"))
+                layout = "flat_jsonl"
+            else:
+                df = text.select(F.col("value").cast("binary").alias("raw"))
+                layout = "jsonl"
         else:
             df = spark.read.parquet(in_path)
-            layout = _layout(df)
+            layout = _layout(df) if layout == "auto" else layout
         indexed, index, total = _with_index(df)
+        blank = _blank_lines(indexed, index) if layout == "flat_jsonl" else None
         t_index = time.monotonic() - t1
         if partitions is None:
             partitions = max(2 * spark.sparkContext.defaultParallelism, math.ceil(total / 20_000))
-        scored = _score_indexed(indexed, index, layout, spec, opts, partitions)
+        scored = _score_indexed(indexed, index, layout, spec, opts, partitions, blank)
         # Scoring runs once, into a temporary Parquet; sorting and summarising read that.
         scored.write.mode("overwrite").parquet(tmp)
         t_score = time.monotonic() - t1 - t_index
