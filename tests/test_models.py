@@ -28,7 +28,7 @@ def test_roundtrip_and_identity(bundle):
     assert clf.model_id == "tiny@1.2.3"
     assert clf.score_text("包夜 上门")["solicitation"] > clf.score_text("外卖很好吃")["solicitation"]
     man = json.loads((bundle / "manifest.json").read_text())
-    assert set(man["files"]) == {"text_model.joblib"} and len(man["files"]["text_model.joblib"]["sha256"]) == 64
+    assert set(man["files"]) == {"text_model.pkl.gz"} and len(man["files"]["text_model.pkl.gz"]["sha256"]) == 64
 
 
 def test_a_path_needs_explicit_trust(bundle):
@@ -39,16 +39,16 @@ def test_a_path_needs_explicit_trust(bundle):
 
 
 def test_one_changed_byte_is_refused_before_unpickling(bundle, monkeypatch):
-    p = bundle / "text_model.joblib"
+    p = bundle / "text_model.pkl.gz"
     data = bytearray(p.read_bytes())
     data[len(data) // 2] ^= 0xFF
     p.write_bytes(bytes(data))
-    import joblib
+    import pickle
 
     def boom(*a, **k):  # would be reached only if verification came after loading
-        raise AssertionError("joblib.load called on a tampered bundle")
+        raise AssertionError("pickle.loads called on a tampered bundle")
 
-    monkeypatch.setattr(joblib, "load", boom)
+    monkeypatch.setattr(pickle, "loads", boom)
     with pytest.raises(BundleError, match="sha256"):
         cleanclf.load(bundle, trust=True)
 
@@ -56,7 +56,7 @@ def test_one_changed_byte_is_refused_before_unpickling(bundle, monkeypatch):
 def test_missing_file_and_manifest_mismatch(bundle, tmp_path):
     other = tmp_path / "copy"
     shutil.copytree(bundle, other)
-    (other / "text_model.joblib").unlink()
+    (other / "text_model.pkl.gz").unlink()
     with pytest.raises(BundleError, match="missing"):
         models.verify_bundle(other)
     man = json.loads((bundle / "manifest.json").read_text())

@@ -13,6 +13,8 @@ minors escalation) for the texts where something was found.
 
 from __future__ import annotations
 
+import gzip
+import pickle
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -41,7 +43,7 @@ class TextModel:
     :meth:`from_bundle`.
     """
 
-    FILE = "text_model.joblib"
+    FILE = "text_model.pkl.gz"
 
     def __init__(self, features, classifiers: dict, thresholds: dict[str, float],
                  meta: dict | None = None, max_chars: int = MAX_TEXT_CHARS):
@@ -63,19 +65,21 @@ class TextModel:
         self.__dict__.update(state)
 
     def save(self, directory: str | Path) -> str:
-        import joblib
-
-        path = Path(directory) / self.FILE
-        joblib.dump(self, path, compress=3)
+        """Write the model as a gzip-compressed pickle; returns the file name (relative to ``directory``)."""
+        data = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        (Path(directory) / self.FILE).write_bytes(gzip.compress(data, compresslevel=6, mtime=0))
         return self.FILE
 
     @classmethod
     def from_bundle(cls, directory: Path, section: dict) -> "TextModel":
-        """Unpickle the text model; the caller has already verified every hash."""
-        import joblib
+        """Unpickle the text model; the caller has already verified every hash.
 
+        Plain pickle, not joblib: joblib's unpickler is pure Python and took
+        ~10 s for the 300k-entry n-gram vocabulary; the C unpickler takes <1 s.
+        """
         files = section.get("files") or [cls.FILE]
-        model = joblib.load(Path(directory) / files[0])
+        raw = (Path(directory) / files[0]).read_bytes()
+        model = pickle.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
         if not isinstance(model, cls):
             raise BundleError(f"text component of {str(directory)!r}: expected a TextModel, got {describe(model)}")
         if section.get("thresholds"):
@@ -172,11 +176,21 @@ class TextModel:
         nz = normalize_with_offsets(clipped)
         ev: list[dict] = []
         lex = self._lexicon()
-        for h in hits[:20]:
+        merged: dict[tuple[int, int], dict] = {}
+        for h in hits:
+            # A term can be hit by a literal and a regex line of another list: one entry per span.
+            if (h.start, h.end) in merged:
+                entry = merged[(h.start, h.end)]
+                entry["lists"] = sorted(set(entry["lists"]) | set(h.lists))
+                entry["categories"] = sorted(set(entry["categories"]) | {list_category(lex, n) or "" for n in h.lists} - {""})
+                continue
+            if len(merged) >= 20:
+                continue
             s, e = nz.to_original(h.start, h.end)
             cats = sorted({list_category(lex, n) or "" for n in h.lists} - {""})
-            ev.append({"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
-                       "lists": list(h.lists), "categories": cats})
+            merged[(h.start, h.end)] = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
+                                        "lists": sorted(h.lists), "categories": cats}
+        ev.extend(sorted(merged.values(), key=lambda d: d["span"]))
         for c in contacts[:20]:
             ev.append({"kind": "contact", "type": c.type, "value": c.value, "text": c.raw,
                        "span": [c.start, c.end]})
