@@ -19,6 +19,7 @@ a WeChat cue), so prices, dates and order numbers stay out.
 
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass
@@ -56,7 +57,9 @@ class Contact:
 
 # Disguised dots in URLs: "点com", "。com", "dot com" (tg-spam, backpage).
 _TLD = r"(?:com|cn|net|org|top|xyz|cc|me|vip|io|club|app|info|live|tv|site|online|shop|co|hk|tw|ru)"
-_DOT = r"(?:\.|。|点|dot|\(dot\)|\[dot\])"
+# "dot" counts only as a word of its own: inside a label it made "dotdotdot..." split in
+# exponentially many ways between labels and dots (a hang on 1,500 characters).
+_DOT = r"(?:\.|。|点|(?<![a-z0-9])dot(?![a-z0-9])|\(dot\)|\[dot\])"
 _ROUTE = (
     # Routes seen in tg-spam and listed in the brief: the contact is elsewhere.
     r"看[我姐妹她的拼主播个人]{0,4}(?:名字|昵称|主页|简介|头像|资料)|(?:点|戳)我?的?(?:头像|主页|名字)"
@@ -78,7 +81,10 @@ def _patterns() -> list[tuple[str, int, re.Pattern]]:
         ("email", 90, r"(?<![a-z0-9._%+-])(?P<v>[a-z0-9._%+-]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})*\.[a-z]{2,12})(?![a-z0-9])"),
         ("telegram", 85, r"(?:https?://)?(?:t|telegram)\.me/(?P<v>\+?[a-z0-9_]{3,64})"),
         ("telegram", 80, r"(?<![a-z0-9])(?:tg|telegram|电报|飞机)\s{0,2}(?:号|搜|:)?\s{0,2}@?(?P<v>[a-z][a-z0-9_]{3,31})(?![a-z0-9_])"),
-        ("url", 70, rf"(?P<v>(?:https?://|www\.)[a-z0-9\-._~/?#%&=+:@!$,;]+|(?<![a-z0-9@.-])[a-z0-9][a-z0-9-]{{0,62}}(?:{_DOT}[a-z0-9-]{{1,63}})*\s?{_DOT}\s?{_TLD}(?![a-z0-9])(?:/[a-z0-9\-._~/?#%&=+]*)?)"),
+        # A bare domain starts only at the first label of a dotted chain (never right after
+        # a disguised dot): otherwise every label of "a点a点a点..." is a start from which the
+        # label repetition runs to the end and back, which is quadratic (6 s on 10k chars).
+        ("url", 70, rf"(?P<v>(?:https?://|www\.)[a-z0-9\-._~/?#%&=+:@!$,;]+|(?<![a-z0-9@.-])(?<!点)(?<!。)(?<!\(dot\))(?<!\[dot\])[a-z0-9][a-z0-9-]{{0,62}}(?:{_DOT}[a-z0-9-]{{1,63}})*\s?{_DOT}\s?{_TLD}(?![a-z0-9])(?:/[a-z0-9\-._~/?#%&=+]*)?)"),
         # QQ: cue then number ("qq 12345678", "加qq:12345678"), or number then cue
         # ("12345678看qq", "12345678+qq" in tg-spam).
         ("qq", 60, r"qq\s{0,2}(?:号|号码)?\s{0,2}[:=]?\s{0,2}(?P<v>[1-9]\d{4,10})(?!\d)"),
@@ -98,7 +104,7 @@ def _patterns() -> list[tuple[str, int, re.Pattern]]:
 
 
 _DIGIT_ONLY = re.compile(r"\D+")
-_URL_DOTS = re.compile(r"\s?(?:\(dot\)|\[dot\]|dot|。|点)\s?")
+_URL_DOTS = re.compile(r"\s?(?:\(dot\)|\[dot\]|(?<![a-z0-9])dot(?![a-z0-9])|。|点)\s?")
 
 
 def _canonical(kind: str, value: str) -> str:
@@ -136,12 +142,17 @@ def extract_contacts(text: str) -> list[Contact]:
         return []
     # Highest priority first, then leftmost, then longest; drop overlaps.
     found.sort(key=lambda f: (-f[0], f[1], -(f[2] - f[1])))
-    taken: list[tuple[int, int]] = []
+    # Taken spans are disjoint: keep them sorted and test only the two neighbours
+    # (a scan of all of them was quadratic on "加微信加微信..." with thousands of hits).
+    starts: list[int] = []
+    ends: list[int] = []
     out: list[Contact] = []
     for _priority, s, e, kind, value in found:
-        if any(s < te and ts < e for ts, te in taken):
+        k = bisect.bisect_right(starts, s)
+        if (k > 0 and ends[k - 1] > s) or (k < len(starts) and starts[k] < e):
             continue
-        taken.append((s, e))
+        starts.insert(k, s)
+        ends.insert(k, e)
         os_, oe = norm.to_original(s, e)
         out.append(Contact(kind, _canonical(kind, value), os_, oe, text[os_:oe]))
     out.sort(key=lambda c: (c.start, c.end))
