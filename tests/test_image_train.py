@@ -138,3 +138,18 @@ def test_bad_inputs_are_named(labelled, tmp_path):
 def test_doctests():
     res = doctest.testmod(image_train)
     assert res.failed == 0 and res.attempted > 0
+
+
+def test_groups_keep_an_album_in_one_fold():
+    # Near-identical images of one album must not be split across folds (leakage flatters the scores).
+    from cleanclf.image_train import out_of_fold_scores
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(24, 1024))
+    y = np.array([0, 1] * 12)
+    albums = np.repeat(np.arange(8), 3)
+    X += albums[:, None] * 0.5  # an album shares an offset
+    oof = out_of_fold_scores(X, y, cv=4, groups=albums)
+    assert np.isfinite(oof).all() and oof.shape == (24,)
+    fit = fit_image_head(X, y, cv=4, groups=albums)
+    assert fit.params["grouped"] is True and fit.report["n"] == 24
