@@ -66,7 +66,7 @@ def read_posts(paths: str | os.PathLike | Sequence[str | os.PathLike], *, exclud
             for c in TEXT_CATEGORIES:
                 row[c] = _label(row.get(c), f"{path}: row {i}: {c!r}")
             src = str(row.get("source") or "")
-            if any(src == s or src.startswith(s + ":") or src.startswith(s) for s in ex_src):
+            if any(src == s or src.startswith(s + ":") for s in ex_src):
                 continue
             lic = str(row.get("license") or row.get("licence") or "").lower()
             if any(s in lic for s in ex_lic):
@@ -311,7 +311,10 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
     if train_files:
         train = read_posts(list(train_files), **kw)
         dev = read_posts(list(dev_files), **kw) if dev_files else []
-        lex = Path(lexicon_dir) if lexicon_dir else None
+        shared = shared_data_dir()
+        lex = Path(lexicon_dir) if lexicon_dir else (shared / "lexicons" if shared else None)
+        if lex is None and verbose:
+            print("warning: no --lexicons and no shared data: training without lexicon features", flush=True)
     else:
         train, dev, lex = default_training_rows(Path(data_dir) if data_dir else None, synthetic=synthetic, **kw)
         lex = Path(lexicon_dir) if lexicon_dir else lex
@@ -352,7 +355,8 @@ def add_cli(subparsers) -> None:
     t.add_argument("--train", nargs="+", default=[], metavar="FILE",
                    help="your own labelled JSONL/CSV files instead of the shared data")
     t.add_argument("--dev", nargs="+", default=[], metavar="FILE", help="labelled files to pick thresholds on")
-    t.add_argument("--lexicons", default=None, help="directory of lexicon .txt files")
+    t.add_argument("--lexicons", default=None,
+                   help="directory of lexicon .txt files (default: the shared data's lexicons/ when present)")
     t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl")
     t.add_argument("--exclude-source", action="append", default=[], metavar="PREFIX",
                    help="drop rows whose source starts with PREFIX (repeatable)")

@@ -1,0 +1,68 @@
+"""Training API: reading labelled files, excluding sources / licences, the non-commercial guard, thresholds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cleanclf.train import choose_thresholds, near_duplicate_groups, read_posts, fit_text_model
+
+from _texts import TINY_LEXICONS
+
+
+def _write(tmp_path, rows, name="rows.jsonl"):
+    p = tmp_path / name
+    p.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    return p
+
+
+ROWS = [
+    {"text": "包夜", "explicit_text": None, "solicitation": 1, "source": "sms800k", "license": "none stated"},
+    {"text": "头疼", "explicit_text": 0, "solicitation": 0, "source": "sms", "license": "NUS SMS research terms"},
+    {"text": "金瓶梅一段", "explicit_text": 1, "solicitation": 0, "source": "literature:jpm", "license": "public domain"},
+]
+
+
+def test_read_posts_keeps_nulls_and_filters(tmp_path):
+    p = _write(tmp_path, ROWS)
+    rows = read_posts(p)
+    assert [r["explicit_text"] for r in rows] == [None, 0, 1]
+    # a source prefix means the source or its "source:sub" family, not any string prefix
+    assert [r["source"] for r in read_posts(p, exclude_sources=["sms"])] == ["sms800k", "literature:jpm"]
+    assert [r["source"] for r in read_posts(p, exclude_sources=["literature"])] == ["sms800k", "sms"]
+    assert [r["source"] for r in read_posts(p, exclude_licences=["research", "none stated"])] == ["literature:jpm"]
+
+
+def test_read_posts_csv_and_bad_labels(tmp_path):
+    p = tmp_path / "rows.csv"
+    p.write_text("text,explicit_text,solicitation\n包夜,,1\n外卖,0,0\n", encoding="utf-8")
+    assert [(r["explicit_text"], r["solicitation"]) for r in read_posts(p)] == [(None, 1), (0, 0)]
+    bad = _write(tmp_path, [{"text": "x", "explicit_text": 2, "solicitation": 0}], "bad.jsonl")
+    with pytest.raises(ValueError, match="explicit_text"):
+        read_posts(bad)
+    with pytest.raises(ValueError, match="paths"):
+        read_posts(tmp_path / "missing.jsonl")
+
+
+def test_noncommercial_rows_never_train_unless_allowed():
+    from _texts import BENIGN, SOLICIT
+
+    rows = [{"text": t, "explicit_text": 0, "solicitation": 1, "license": "CC BY-NC 4.0"} for t in SOLICIT]
+    rows += [{"text": t, "explicit_text": 1 if i % 2 else 0, "solicitation": 0} for i, t in enumerate(BENIGN)]
+    with pytest.raises(ValueError, match="non-commercial"):
+        fit_text_model(rows, lexicons=TINY_LEXICONS, cv=2)
+
+
+def test_near_duplicate_groups_join_spam_variants():
+    g = near_duplicate_groups(["加微信abc123看片", "加微信xyz789看片", "外卖很好吃"])
+    assert g[0] == g[1] != g[2]
+
+
+def test_thresholds_respect_the_hard_negative_bound(tiny_text_model):
+    rows = [{"text": "同城上门服务 包夜", "explicit_text": 0, "solicitation": 1, "source": "demo"},
+            {"text": "空调上门维修服务", "explicit_text": 0, "solicitation": 0, "source": "sms800k"},
+            {"text": "外卖很好吃", "explicit_text": 0, "solicitation": 0, "source": "waimai-reviews"}]
+    thr = choose_thresholds(tiny_text_model, rows, max_hard_negative_fpr=0.0)
+    scores = tiny_text_model.score_texts([r["text"] for r in rows])
+    assert scores[1]["solicitation"] < thr["solicitation"] and scores[2]["solicitation"] < thr["solicitation"]
