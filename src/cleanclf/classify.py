@@ -12,7 +12,7 @@ Result contracts (other modules and downstream tools depend on them):
   ``{"explicit_text": p, "solicitation": p, "labels": [...], "evidence": [...],
   "escalate": bool, "escalate_reasons": [...], "truncated": bool}`` or
   ``{"error": {"type", "message"}}`` for an input that is not a usable string.
-* ``score_images(paths, mode="exact", images_root=None) -> list[dict]``, one per
+* ``score_images(paths, mode=None, images_root=None) -> list[dict]``, one per
   input: ``{"lewd_images": p, "labels": [...]}`` or ``{"error": {...}}``.
 """
 
@@ -104,15 +104,19 @@ class Classifier:
         return self.text_model.score_texts(list(texts))
 
     # ------------------------------------------------------------------ images
-    def score_image(self, path, *, mode: str = "exact", images_root=None) -> dict:
+    def score_image(self, path, *, mode: str | None = None, images_root=None) -> dict:
         """Score one image file; raises ``ValueError`` naming ``path`` if it cannot be scored."""
         result = self.score_images([path], mode=mode, images_root=images_root)[0]
         if "error" in result:
             raise InputError(f"path: {describe(path)}: {result['error']['message']}")
         return result
 
-    def score_images(self, paths: Sequence[Any], *, mode: str = "exact", images_root=None) -> list[dict]:
-        """Score many images; one dict per input, error entries for unusable items."""
+    def score_images(self, paths: Sequence[Any], *, mode: str | None = None, images_root=None) -> list[dict]:
+        """Score many images; one dict per input, error entries for unusable items.
+
+        ``mode``: ``"exact"`` or ``"fast"``; by default the preprocessing the
+        bundle's image head was trained with.
+        """
         if isinstance(paths, (str, bytes, os.PathLike)):
             raise InputTypeError(f"paths: expected a sequence of paths, got a single {type(paths).__name__}; "
                                  "use score_image for one image")

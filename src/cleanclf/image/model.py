@@ -90,14 +90,17 @@ class ImageModel:
         """``{"lewd_images": t}``: a score at or above ``t`` labels the image."""
         return dict(self._thresholds)
 
-    def score_images(self, paths: Sequence[Any], mode: str = "exact", images_root=None) -> list[dict]:
+    def score_images(self, paths: Sequence[Any], mode: str | None = None, images_root=None) -> list[dict]:
         """One result per input, in order (paths, bytes, file objects, PIL images or uint8 arrays).
 
         ``mode`` is ``"exact"`` (upstream open_nsfw preprocessing) or ``"fast"``
-        (reduced-scale JPEG decoding); ``images_root`` confines paths to a
+        (reduced-scale JPEG decoding); ``None`` (default) uses the mode the
+        head was trained with, recorded in the bundle; ``images_root`` confines paths to a
         directory. Undecodable, oversized, unsafe or missing images give an
         ``{"error": {...}}`` entry instead of a score.
         """
+        if mode is None:
+            mode = self.embedder.mode
         check_mode(mode)
         if isinstance(paths, (str, bytes, os.PathLike)):
             raise InputTypeError(f"paths: expected a list of images, got a single {type(paths).__name__}")
