@@ -195,3 +195,32 @@ def test_real_sigkill_resume_with_the_console_script(tmp_path):
     lines = out.read_bytes().split(b"\n")
     assert lines[-1] == b""
     assert [json.loads(x)["account_id"] for x in lines[:-1]] == [f"u{i}" for i in range(n)]
+
+
+def test_image_command_prints_one_line_per_image(capsys):
+    assert main(["image", "lewd.png", "missing.png"], model=FakeClassifier()) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["path"] for x in lines] == ["lewd.png", "missing.png"]
+    assert lines[0]["lewd_images"] > 0.5 and lines[1]["error"]["type"] == "ImageError"
+
+
+def test_info_on_the_bundled_model(capsys):
+    from cleanclf.models import bundle_dir
+
+    if not (bundle_dir("default") / "manifest.json").is_file():
+        pytest.skip("no bundled model yet")
+    assert main(["info"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["model"].startswith("default@") and info["components"]
+
+
+def test_train_commands_plug_in_when_train_provides_them():
+    from cleanclf.cli import build_parser
+
+    train = pytest.importorskip("cleanclf.train")
+    if not hasattr(train, "add_cli"):
+        pytest.skip("cleanclf.train has no add_cli yet")
+    args = build_parser(["evaluate", "x.jsonl"]).parse_args(["evaluate", "x.jsonl"])
+    assert callable(args.func)
+    # `score` never imports the training code
+    assert "train" not in build_parser(["score", "a.jsonl", "-o", "b.jsonl"])._subparsers._group_actions[0].choices
