@@ -137,6 +137,21 @@ def test_nested_jsonl_with_malformed_lines_is_byte_identical(spark, tmp_path):
     assert any(e["error"]["message"].startswith("line 9: not valid UTF-8") for e in errors)
 
 
+def test_gzipped_jsonl_is_byte_identical(spark, tmp_path):
+    import gzip
+
+    from cleanclf.spark import score_file
+
+    plain = tmp_path / "plain.jsonl"
+    _malformed_jsonl(plain)
+    dump = tmp_path / "dump.jsonl.gz"
+    dump.write_bytes(gzip.compress(plain.read_bytes()))
+    model = FakeClassifier()
+    out = tmp_path / "v.jsonl"
+    score_file(dump, out, spark=spark, model=model, posts="none")
+    assert out.read_bytes() == _batch_bytes(dump, model, images_root=str(tmp_path), posts="none")
+
+
 def _flat_table(path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -496,8 +496,9 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     (a JSONL table with one post per line: ``{"account_id", "post_id", "text", ...}``; rows
     of one account contiguous, broken lines become error records and end the run).
     ``partitions``: scoring tasks (default: enough for every core twice, and at most
-    ~20k accounts each). ``spark``: an existing session (else one is created on ``master``
-    and stopped at the end); ``conf``: extra Spark settings for a created session.
+    ~20k accounts each). ``spark``: the session to use (default: the active one, if any, and then
+    ``master`` and ``conf`` are ignored; otherwise one is created on ``master`` and stopped at
+    the end); ``conf``: extra Spark settings for a created session.
 
     The summary: ``{"accounts", "errors", "escalate", <category>: count, "seconds",
     "startup_seconds", "partitions", "out", "stages"}``; ``seconds`` excludes JVM start-up
@@ -519,8 +520,6 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     local_in = "://" not in in_path
     if local_in and not os.path.exists(in_path):
         raise FileNotFoundError(f"in_path: {in_path!r} does not exist")
-    if local_in and fmt_in == "jsonl" and not os.path.isfile(in_path):
-        raise InputError(f"in_path: {in_path!r} is not a file; expected one JSONL file")
     if "://" not in out_path and not os.path.isdir(os.path.dirname(os.path.abspath(out_path))):
         raise InputError(f"out_path: directory {os.path.dirname(os.path.abspath(out_path))!r} does not exist")
     if images_root is None and local_in:
@@ -531,6 +530,10 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
             "image_mode": image_mode}
 
     t0 = time.monotonic()
+    if spark is None:
+        from pyspark.sql import SparkSession
+
+        spark = SparkSession.getActiveSession()  # a notebook's session: use it, never stop it
     own = spark is None
     if own:
         spark = _session(master, conf)
