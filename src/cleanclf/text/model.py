@@ -32,7 +32,10 @@ MAX_TEXT_CHARS = 10_000
 # Escalation needs sexual context: a minors signal next to a category score at
 # least this fraction of the category threshold, or a sexual lexicon hit.
 ESCALATE_FRACTION = 0.5
-_CACHE_SIZE = 50_000
+# Repeated spam is common, so identical texts are scored once. Each entry
+# holds a result with evidence (~1-2 kB); 20k entries bound a worker's cache
+# to a few tens of MB (batch memory measurements: the cache was what grew).
+DEFAULT_CACHE_SIZE = 20_000
 _TOP_NGRAMS = 3
 
 
@@ -52,6 +55,7 @@ class TextModel:
         self.thresholds = dict(thresholds)
         self.meta = dict(meta or {})
         self.max_chars = max_chars
+        self.cache_size = DEFAULT_CACHE_SIZE  # set 0 to disable the cache
         self._cache: OrderedDict[str, dict] = OrderedDict()
 
     # ------------------------------------------------------------- persistence
@@ -126,10 +130,10 @@ class TextModel:
         return results  # type: ignore[return-value]
 
     def _remember(self, text: str, res: dict) -> None:
-        if len(text) > 2000:
+        if len(text) > 2000 or getattr(self, "cache_size", DEFAULT_CACHE_SIZE) <= 0:
             return  # long texts rarely repeat; keep the cache's memory bounded
         self._cache[text] = res
-        if len(self._cache) > _CACHE_SIZE:
+        if len(self._cache) > getattr(self, "cache_size", DEFAULT_CACHE_SIZE):
             self._cache.popitem(last=False)
 
     def _result(self, original: str, clipped: str, normed: str, p) -> dict:
