@@ -199,10 +199,9 @@ def test_workers_killed_by_poisoned_records_become_error_records(tmp_path):
     assert rc == 0, _stderr(tmp_path)
     recs = _read_output(out)
     _check_against(recs, meta)
-    crashed = {r["account_id"]: r for r in recs if r["error"] and r["error"]["type"] == "WorkerCrash"}
-    assert set(crashed) == {f"poison-{p}" for p in poison}
-    for pos in poison:  # line numbers point at the poisoned line
-        assert crashed[f"poison-{pos}"]["line"] == pos + 1
+    crashed = sorted(r["line"] for r in recs if r["error"] and r["error"]["type"] == "WorkerCrash")
+    assert crashed == sorted(pos + 1 for pos in poison)  # exactly the poisoned lines, by line number
+    # (their account_id is null: the parent never parsed the raw line; see the issue note)
     assert "error rows" in _stderr(tmp_path)
 
 
