@@ -107,7 +107,7 @@ class _Alarm:
 # Repeated units that make a pattern with nested repetition try every start position.
 # Found by a sweep over all 1- and 2-unit repetitions of rule-relevant strings (see
 # benchmarks/RESULTS-fuzz.md); each is 10,000 characters (the model's MAX_TEXT_CHARS).
-BACKTRACK_UNITS = ["a点", "a。", "ab点", "a dot ", "1 ", "1-", "a@", "a.", "12-", "1o", "加薇", "扣扣1", "微信a"]
+BACKTRACK_UNITS = ["a点", "a。", "ab点", "dot", "a dot ", "加微信", "加企鹅", "1 ", "1-", "a@", "a.", "12-", "1o", "加薇", "扣扣1", "微信a"]
 
 
 @pytest.mark.parametrize("unit", BACKTRACK_UNITS)
