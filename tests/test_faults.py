@@ -162,7 +162,6 @@ def test_interrupted_hostile_run_resumes_every_record_exactly_once(tmp_path, sig
     assert f"resumed after {partial} already written" in _stderr(tmp_path)
 
 
-@pytest.mark.xfail(strict=True, reason=_POOL_BUG)
 def test_worker_dying_while_the_consumer_is_busy_is_an_error_record_not_a_failed_run():
     # Deterministic form of the CLI failure below: chunk 0 is collected, the consumer is slow
     # (the CLI writes and fsyncs), the poisoned chunk kills its worker meanwhile, and the next

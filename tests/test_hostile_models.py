@@ -165,8 +165,6 @@ def test_a_symlink_in_the_models_root_pointing_out_needs_trust(tmp_path, monkeyp
     assert no_unpickling == [] and not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="bug: a text component without 'files' makes TextModel.from_bundle unpickle "
-                                       "text_model.pkl.gz although the manifest never hashed it (reported)")
 def test_text_component_without_files_does_not_unpickle_an_unhashed_file(tmp_path, tiny_text_model, no_unpickling):
     from cleanclf.text.model import TextModel
 

@@ -40,7 +40,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterable, Iterator
 
@@ -319,7 +319,13 @@ class _Pool:
         for chunk in chunks:
             while len(inflight) >= max_inflight:
                 yield from head()
-            inflight.append((chunk, self.ex.submit(_work, chunk)))
+            try:
+                fut = self.ex.submit(_work, chunk)
+            except BrokenProcessPool as exc:
+                # A worker died after the last result was collected: let head() isolate this chunk too.
+                fut = Future()
+                fut.set_exception(exc)
+            inflight.append((chunk, fut))
         while inflight:
             yield from head()
 

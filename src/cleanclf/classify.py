@@ -47,7 +47,7 @@ class Classifier:
         if "text" in comps:
             from .text.model import TextModel
 
-            text_model = TextModel.from_bundle(directory, comps["text"])
+            text_model = TextModel.from_bundle(directory, comps["text"], manifest)
         if "image" in comps:
             from .image import ImageModel
 

@@ -155,7 +155,11 @@ def _opt_str(value: Any, where: str, line_no, account_id, check: bool = True) ->
 def _id(value: Any, where: str, line_no, account_id=None) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise _fail(line_no, f"{where}: expected a non-empty string (or integer), got {describe(value)}", account_id)
-    s = str(value)
+    try:
+        s = str(value)
+    except ValueError:  # an integer id past Python's int-string conversion limit
+        raise _fail(line_no, f"{where}: integer id too large; expected a string or an integer of at most 4300 digits",
+                    account_id) from None
     if not s:
         raise _fail(line_no, f"{where}: expected a non-empty string, got ''", account_id)
     try:
@@ -225,6 +229,9 @@ def decode_line(raw: bytes | str, line_no: int | None = None) -> Any:
         raise _fail(line_no, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})", _salvage_id(raw)) from None
     except RecursionError:
         raise _fail(line_no, "JSON nested too deeply to parse; expected an account object", _salvage_id(raw)) from None
+    except ValueError as exc:
+        # e.g. an integer literal past Python's int-string conversion limit (4300 digits)
+        raise _fail(line_no, f"not valid JSON for an account record: {exc}", _salvage_id(raw)) from None
 
 
 _ID_RX = re.compile(r'"account_id"\s*:\s*(?:"((?:[^"\\]|\\.){1,200})"|(\d{1,30}))')

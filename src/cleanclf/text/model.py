@@ -14,6 +14,7 @@ minors escalation) for the texts where something was found.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import pickle
 from collections import OrderedDict
 from pathlib import Path
@@ -75,14 +76,28 @@ class TextModel:
         return self.FILE
 
     @classmethod
-    def from_bundle(cls, directory: Path, section: dict) -> "TextModel":
-        """Unpickle the text model; the caller has already verified every hash.
+    def from_bundle(cls, directory: Path, section: dict, manifest: dict | None = None) -> "TextModel":
+        """Unpickle the text model of a verified bundle.
 
+        The file must be listed by the component *and* hashed by the manifest;
+        its bytes are hashed again after reading, so a file swapped between
+        :func:`~cleanclf.models.verify_bundle` and this read is refused too.
         Plain pickle, not joblib: joblib's unpickler is pure Python and took
         ~10 s for the 300k-entry n-gram vocabulary; the C unpickler takes <1 s.
         """
-        files = section.get("files") or [cls.FILE]
+        files = section.get("files") or []
+        if not files:
+            raise BundleError(f"text component of {str(directory)!r}: lists no files; expected [{cls.FILE!r}]")
+        expected = None
+        if manifest is not None:
+            entry = manifest.get("files", {}).get(files[0])
+            if not isinstance(entry, dict):
+                raise BundleError(f"text component of {str(directory)!r}: {files[0]!r} is not hashed by the manifest")
+            expected = entry.get("sha256")
         raw = (Path(directory) / files[0]).read_bytes()
+        if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+            raise BundleError(f"text component of {str(directory)!r}: {files[0]!r} changed after verification; "
+                              "refusing to unpickle it")
         model = pickle.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
         if not isinstance(model, cls):
             raise BundleError(f"text component of {str(directory)!r}: expected a TextModel, got {describe(model)}")
