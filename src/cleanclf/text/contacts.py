@@ -117,6 +117,32 @@ def _canonical(kind: str, value: str) -> str:
     return value
 
 
+def _find(ntext: str) -> list[tuple[int, int, str, str]]:
+    """Contacts in already-normalised text: ``[(start, end, type, raw value)]`` without overlaps."""
+    found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
+    for kind, priority, pattern in _patterns():
+        for m in pattern.finditer(ntext):
+            # The whole match is the evidence (cue included), the group the value.
+            found.append((priority, m.start(), m.end(), kind, m.group("v")))
+    if not found:
+        return []
+    # Highest priority first, then leftmost, then longest; drop overlaps.
+    found.sort(key=lambda f: (-f[0], f[1], -(f[2] - f[1])))
+    # Taken spans are disjoint: keep them sorted and test only the two neighbours
+    # (a scan of all of them was quadratic on "加微信加微信..." with thousands of hits).
+    starts: list[int] = []
+    ends: list[int] = []
+    out: list[tuple[int, int, str, str]] = []
+    for _priority, s, e, kind, value in found:
+        k = bisect.bisect_right(starts, s)
+        if (k > 0 and ends[k - 1] > s) or (k < len(starts) and starts[k] < e):
+            continue
+        starts.insert(k, s)
+        ends.insert(k, e)
+        out.append((s, e, kind, value))
+    return out
+
+
 def extract_contacts(text: str) -> list[Contact]:
     """Return the contacts in ``text``, ordered by position, without overlaps.
 
@@ -131,28 +157,14 @@ def extract_contacts(text: str) -> list[Contact]:
         raise InputTypeError(f"text must be a str, got {describe(text)}")
     if not text:
         return []
-    norm = normalize_with_offsets(text)
-    ntext = norm.text
-    found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
-    for kind, priority, pattern in _patterns():
-        for m in pattern.finditer(ntext):
-            # The whole match is the evidence (cue included), the group the value.
-            found.append((priority, m.start(), m.end(), kind, m.group("v")))
-    if not found:
+    # Find on the fast normalised text first (same text as the offset path, by the
+    # normaliser's invariant); pay for offset tracking only when something was found.
+    spans = _find(normalize(text))
+    if not spans:
         return []
-    # Highest priority first, then leftmost, then longest; drop overlaps.
-    found.sort(key=lambda f: (-f[0], f[1], -(f[2] - f[1])))
-    # Taken spans are disjoint: keep them sorted and test only the two neighbours
-    # (a scan of all of them was quadratic on "加微信加微信..." with thousands of hits).
-    starts: list[int] = []
-    ends: list[int] = []
+    norm = normalize_with_offsets(text)
     out: list[Contact] = []
-    for _priority, s, e, kind, value in found:
-        k = bisect.bisect_right(starts, s)
-        if (k > 0 and ends[k - 1] > s) or (k < len(starts) and starts[k] < e):
-            continue
-        starts.insert(k, s)
-        ends.insert(k, e)
+    for s, e, kind, value in spans:
         os_, oe = norm.to_original(s, e)
         out.append(Contact(kind, _canonical(kind, value), os_, oe, text[os_:oe]))
     out.sort(key=lambda c: (c.start, c.end))
@@ -235,11 +247,12 @@ class ContactFeatures:
         index = {t: i for i, t in enumerate(self._TYPES)}
         out = np.zeros((len(texts), n_types + 3), dtype=np.float64)
         for row, text in enumerate(texts):
-            contacts = extract_contacts(text)
+            ntext = normalize(text)  # idempotent: already-normalised input comes back unchanged
+            contacts = _find(ntext)  # types and counts only: no offset tracking
             for c in contacts:
-                out[row, index[c.type]] = 1.0
+                out[row, index[c[2]]] = 1.0
             out[row, n_types] = math.log1p(len(contacts))
-            runs = _LONG_DIGITS.findall(normalize(text))
+            runs = _LONG_DIGITS.findall(ntext)
             longest = max((len(r) for r in runs), default=0)
             out[row, n_types + 1] = math.log1p(longest)
             out[row, n_types + 2] = 1.0 if longest >= 5 else 0.0

@@ -64,6 +64,7 @@ class TextModel:
         state = dict(self.__dict__)
         state["_cache"] = OrderedDict()  # never ship scored texts inside a bundle
         state.pop("_names", None)  # derived from the vectorizer on first use
+        state.pop("_block_cache", None)
         return state
 
     def __setstate__(self, state):
@@ -111,9 +112,11 @@ class TextModel:
     # ------------------------------------------------------------- scoring
     def predict_proba(self, normalized: list[str]) -> np.ndarray:
         """(n, 2) calibrated probabilities for normalised texts, columns = TEXT_CATEGORIES."""
-        X = self.features.transform(normalized)
+        return self._proba(self.features.transform(normalized))
+
+    def _proba(self, X) -> np.ndarray:
         cols = [self.classifiers[c].predict_proba(X)[:, 1] for c in TEXT_CATEGORIES]
-        return np.column_stack(cols) if cols else np.zeros((len(normalized), 0))
+        return np.column_stack(cols) if cols else np.zeros((X.shape[0], 0))
 
     def score_texts(self, texts: list[Any]) -> list[dict]:
         """One result per input (see :mod:`cleanclf.classify` for the shape)."""
@@ -136,13 +139,29 @@ class TextModel:
             uniq = list(todo)
             clipped = [t[: self.max_chars] for t in uniq]
             normed = [normalize(t) for t in clipped]
-            probs = self.predict_proba(normed)
-            for t, c, n, p in zip(uniq, clipped, normed, probs):
-                res = self._result(t, c, n, p)
+            # One feature pass serves scoring and evidence: the per-text work below reads
+            # the rows of X instead of re-extracting features text by text.
+            X = self.features.transform(normed).tocsr()
+            probs = self._proba(X)
+            blocks = self._blocks()
+            for k, (t, c, n, p) in enumerate(zip(uniq, clipped, normed, probs)):
+                res = self._result(t, c, n, p, X[k], blocks)
                 self._remember(t, res)
                 for i in todo[t]:
                     results[i] = _copy(res)
         return results  # type: ignore[return-value]
+
+    def _blocks(self) -> dict[str, tuple[int, int]]:
+        """Column range of each feature block (chars, lexicons, contacts) in the union's output."""
+        blocks = self.__dict__.get("_block_cache")
+        if blocks is None:
+            blocks, start = {}, 0
+            for name, tr in getattr(self.features, "transformer_list", []):
+                width = len(tr.get_feature_names_out())
+                blocks[name] = (start, start + width)
+                start += width
+            self._block_cache = blocks
+        return blocks
 
     def _remember(self, text: str, res: dict) -> None:
         if len(text) > 2000 or getattr(self, "cache_size", DEFAULT_CACHE_SIZE) <= 0:
@@ -151,22 +170,24 @@ class TextModel:
         if len(self._cache) > getattr(self, "cache_size", DEFAULT_CACHE_SIZE):
             self._cache.popitem(last=False)
 
-    def _result(self, original: str, clipped: str, normed: str, p) -> dict:
+    def _result(self, original: str, clipped: str, normed: str, p, xrow, blocks) -> dict:
         scores = {c: float(round(p[j], 6)) for j, c in enumerate(TEXT_CATEGORIES)}
         labels = [c for c in TEXT_CATEGORIES if scores[c] >= self.thresholds[c]]
         lex = self._lexicon()
-        hits = lex.hits(normed) if lex is not None else []
+        hits = lex.hits(normed) if lex is not None and _any(xrow, blocks.get("lexicons")) else []
         minors = find_minor_signals(normed)
         sexual_hit = any(list_category(lex, n) for h in hits for n in h.lists)
         near = any(scores[c] >= ESCALATE_FRACTION * self.thresholds[c] for c in TEXT_CATEGORIES)
         escalate = bool(minors) and (bool(labels) or near or sexual_hit)
-        evidence: list[dict] = []
-        from .contacts import extract_contacts
+        contacts = []
+        if "contacts" not in blocks or _any(xrow, blocks["contacts"]):
+            from .contacts import extract_contacts
 
-        contacts = extract_contacts(clipped)
+            contacts = extract_contacts(clipped)
+        evidence: list[dict] = []
         if labels or hits or contacts or escalate:
-            evidence = self._evidence(clipped, hits, contacts, labels, minors if escalate else [])
-        out = {
+            evidence = self._evidence(clipped, hits, contacts, labels, minors if escalate else [], xrow, blocks)
+        return {
             **scores,
             "labels": labels,
             "evidence": evidence,
@@ -174,7 +195,6 @@ class TextModel:
             "escalate_reasons": sorted({f"minor_signal:{t}" for t, _, _ in minors}) if escalate else [],
             "truncated": len(original) > len(clipped),
         }
-        return out
 
     def _ngram_names(self, chars) -> np.ndarray:
         # get_feature_names_out rebuilds a 300k-entry array each call: derive it once.
@@ -189,7 +209,7 @@ class TextModel:
                 return tr
         return None
 
-    def _evidence(self, clipped: str, hits, contacts, labels, minors) -> list[dict]:
+    def _evidence(self, clipped: str, hits, contacts, labels, minors, xrow, blocks) -> list[dict]:
         from .normalize import normalize_with_offsets
 
         nz = normalize_with_offsets(clipped)
@@ -217,27 +237,27 @@ class TextModel:
             s, e = nz.to_original(s0, e0)
             ev.append({"kind": "minor_signal", "term": term, "text": clipped[s:e], "span": [s, e]})
         for cat in labels:
-            ev.extend(self._top_ngrams(cat, nz, clipped))
+            ev.extend(self._top_ngrams(cat, nz, clipped, xrow, blocks.get("chars")))
         return ev
 
-    def _top_ngrams(self, category: str, nz, clipped: str) -> list[dict]:
+    def _top_ngrams(self, category: str, nz, clipped: str, xrow, block) -> list[dict]:
         """The character n-grams that pushed this text's score up most (coef x tf-idf)."""
         chars = dict(getattr(self.features, "transformer_list", [])).get("chars")
         est = _linear(self.classifiers[category])
-        if chars is None or est is None:
+        if chars is None or est is None or block is None:
             return []
-        vec = chars.transform([nz.text])
-        if vec.nnz == 0:
+        lo, hi = block
+        sel = (xrow.indices >= lo) & (xrow.indices < hi)
+        idx, val = xrow.indices[sel], xrow.data[sel]
+        if idx.size == 0:
             return []
-        coef = est.coef_.ravel()[: vec.shape[1]]
-        contrib = vec.data * coef[vec.indices]
-        order = np.argsort(-contrib)[:_TOP_NGRAMS]
+        contrib = val * est.coef_.ravel()[idx]
         names = self._ngram_names(chars)
         out = []
-        for k in order:
+        for k in np.argsort(-contrib)[:_TOP_NGRAMS]:
             if contrib[k] <= 0:
                 break
-            gram = names[vec.indices[k]]
+            gram = names[idx[k] - lo]
             pos = nz.text.find(gram)
             if pos < 0 or not gram.strip():
                 continue
@@ -245,7 +265,6 @@ class TextModel:
             out.append({"kind": "ngram", "category": category, "ngram": gram, "text": clipped[s:e],
                         "span": [s, e], "weight": round(float(contrib[k]), 4)})
         return out
-
 
 def list_category(lex, name: str) -> str | None:
     """Category a lexicon list speaks for (by the shared file-name prefixes)."""
@@ -265,6 +284,14 @@ def _linear(calibrated):
         if hasattr(est, "coef_"):
             return est
     return None
+
+
+def _any(xrow, block) -> bool:
+    """Whether a sparse row has a non-zero feature in the column range ``block``."""
+    if block is None:
+        return True
+    lo, hi = block
+    return bool(((xrow.indices >= lo) & (xrow.indices < hi) & (xrow.data != 0)).any())
 
 
 def _text_problem(t: Any, i: int) -> dict | None:
