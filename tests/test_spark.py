@@ -287,3 +287,14 @@ def test_real_bundle_matches_batch(spark, tmp_path):
     got = out.read_bytes()
     _assert_same([json.loads(x) for x in got.splitlines()], [json.loads(x) for x in expected.splitlines()])
     assert got == expected
+
+
+@pytest.mark.skipif(not _bundle_has_text(), reason="models/default has no text component yet")
+def test_cli_engine_spark_writes_what_the_local_engine_writes(spark, tmp_path):
+    from cleanclf.cli import main
+
+    dump = ROOT / "examples" / "accounts.jsonl"
+    assert main(["score", str(dump), "-o", str(tmp_path / "local.jsonl"), "--no-progress"]) == 0
+    assert main(["score", str(dump), "-o", str(tmp_path / "spark.jsonl"), "--engine", "spark"]) == 0
+    assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    assert main(["score", str(dump), "-o", str(tmp_path / "x.jsonl"), "--engine", "spark", "--resume"]) == 2

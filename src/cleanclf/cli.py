@@ -54,6 +54,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
     s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     s.add_argument("--chunk-size", type=int, default=None, metavar="N", help="accounts per chunk (default 128)")
+    s.add_argument("--engine", choices=("local", "spark"), default="local",
+                   help="local: processes on this machine (--jobs); spark: a Spark job (pip install 'cleanclf[spark]')")
+    s.add_argument("--master", default="local[2]", metavar="URL",
+                   help="Spark master for --engine spark (default local[2])")
+    s.add_argument("--partitions", type=int, default=None, metavar="N",
+                   help="Spark scoring tasks for --engine spark (default: 2 per core, at most ~20k accounts each)")
     _model_args(s)
 
     t = sub.add_parser("text", help="score one text; prints JSON")
@@ -157,6 +163,22 @@ def _count_lines(path: Path) -> int | None:
 
 
 # ---------------------------------------------------------------------------- commands
+def _score_on_spark(args, in_path, out_path, to_stdout) -> int:
+    if args.resume or to_stdout or in_path is None:
+        raise UsageError("--engine spark: needs IN and -o OUT files (no stdin/stdout, no --resume)")
+    if args.partitions is not None and args.partitions < 1:
+        raise UsageError(f"--partitions: expected an integer >= 1, got {args.partitions}")
+    from .spark import score_file
+
+    name = Path(args.model) if ("/" in args.model or os.sep in args.model) else args.model
+    s = score_file(in_path, out_path, master=args.master, partitions=args.partitions, images_root=args.images_root,
+                   posts=args.posts, model=name, image_mode=args.image_mode, trust_model=args.trust_model)
+    print(f"cleanclf: {s['accounts']} accounts scored on Spark in {s['seconds']:.1f}s "
+          f"(+{s['startup_seconds']:.1f}s JVM start); error rows {s['errors']}; written to {args.output}",
+          file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_score(args, model=None) -> int:
     from .schema import detect_format, iter_records
     from .batch import DEFAULT_CHUNK_SIZE, score_accounts
@@ -174,8 +196,11 @@ def cmd_score(args, model=None) -> int:
         raise UsageError(f"IN: {args.input!r} does not exist or is not a file")
     to_stdout = args.output == "-"
     out_path = None if to_stdout else Path(args.output)
-    if out_path is not None and not str(out_path).lower().endswith((".jsonl", ".ndjson")):
-        raise UsageError(f"-o/--output: {args.output!r} has an unknown extension; expected .jsonl or - for stdout")
+    spark = getattr(args, "engine", "local") == "spark"
+    out_exts = (".jsonl", ".ndjson", ".parquet") if spark else (".jsonl", ".ndjson")
+    if out_path is not None and not str(out_path).lower().endswith(out_exts):
+        raise UsageError(f"-o/--output: {args.output!r} has an unknown extension; expected one of {out_exts}"
+                         + ("" if spark else " or - for stdout"))
     if args.resume and to_stdout:
         raise UsageError("--resume: needs an output file, not - (stdout)")
     if out_path is not None and in_path is not None and out_path.resolve() == in_path.resolve():
@@ -188,6 +213,8 @@ def cmd_score(args, model=None) -> int:
     if args.images_root is None:
         # Paths inside a dump are relative to the dump, the way examples/ ships them.
         args.images_root = str(in_path.resolve().parent) if in_path is not None else os.getcwd()
+    if spark:
+        return _score_on_spark(args, in_path, out_path, to_stdout)
     done = 0
     if args.resume and out_path is not None and out_path.exists():
         done = _truncate_to_last_newline(out_path)
