@@ -21,26 +21,10 @@ import threading
 import time
 from pathlib import Path
 
+from _proc import cpu_seconds, tree  # benchmarks/ is sys.path[0] when run as a script
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-
-
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(d))
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(children.get(pid, []))
-    return out
 
 
 def _mem(pid: int) -> tuple[int, int]:
@@ -57,14 +41,6 @@ def _mem(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def _cpu(pid: int) -> float:
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    except (OSError, IndexError):
-        return 0.0
-
-
 def run(cmd: list[str]) -> dict:
     peak = {"rss": 0, "pss": 0, "procs": 0, "parent_cpu": 0.0}
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -74,12 +50,12 @@ def run(cmd: list[str]) -> dict:
 
     def sample():
         while not done.is_set():
-            pids = _tree(proc.pid)
+            pids = tree(proc.pid)
             mem = [_mem(p) for p in pids]
             peak["rss"] = max(peak["rss"], sum(m[0] for m in mem))
             peak["pss"] = max(peak["pss"], sum(m[1] for m in mem))
             peak["procs"] = max(peak["procs"], len(pids))
-            peak["parent_cpu"] = max(peak["parent_cpu"], _cpu(proc.pid))
+            peak["parent_cpu"] = max(peak["parent_cpu"], cpu_seconds(proc.pid))
             time.sleep(0.1)
 
     th = threading.Thread(target=sample, daemon=True)

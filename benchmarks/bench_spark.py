@@ -26,6 +26,8 @@ import threading
 import time
 from pathlib import Path
 
+from _proc import cpu_seconds, tree  # benchmarks/ is sys.path[0] when run as a script
+
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
 
@@ -77,23 +79,6 @@ def child_spark(a) -> dict:
 
 
 # ---------------------------------------------------------------------------- sampling
-def _tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                stat = Path(f"/proc/{d}/stat").read_text()
-            except OSError:
-                continue
-            children.setdefault(int(stat.rsplit(")", 1)[1].split()[1]), []).append(int(d))
-    out, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        out.append(pid)
-        stack.extend(children.get(pid, []))
-    return out
-
-
 def _rss_kb(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -102,14 +87,6 @@ def _rss_kb(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def _cpu_s(pid: int) -> float:
-    try:
-        f = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    except (OSError, IndexError):
-        return 0.0
 
 
 def _is_worker(pid: int) -> bool:
@@ -130,10 +107,10 @@ def run(args: list[str]) -> dict:
 
     def sample():
         while not done.is_set():
-            pids = _tree(proc.pid)
+            pids = tree(proc.pid)
             rss = {p: _rss_kb(p) for p in pids}
             for p in pids:
-                peak["cpu"][p] = max(peak["cpu"].get(p, 0.0), _cpu_s(p))
+                peak["cpu"][p] = max(peak["cpu"].get(p, 0.0), cpu_seconds(p))
             peak["tree_rss"] = max(peak["tree_rss"], sum(rss.values()))
             for p in pids:
                 if _is_worker(p):

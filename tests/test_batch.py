@@ -12,11 +12,11 @@ import json
 import multiprocessing
 import os
 import re
-import signal
 import time
 from pathlib import Path
 
 import pytest
+from _alarm import Alarm
 
 from cleanclf.batch import ChunkScorer, score_accounts
 from cleanclf.categories import CATEGORIES
@@ -197,26 +197,10 @@ def test_chunk_scorer_serialize_gives_json_lines():
 
 
 # ---------------------------------------------------------------------------- workers
-class _Timeout:
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __enter__(self):
-        def boom(*_):
-            raise TimeoutError(f"no result within {self.seconds}s: the batch hangs")
-
-        self.old = signal.signal(signal.SIGALRM, boom)
-        signal.alarm(self.seconds)
-
-    def __exit__(self, *exc):
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, self.old)
-
-
 def test_jobs2_same_output_in_same_order():
     recs = mixed(203)
     one = list(score_accounts(recs, model=FakeClassifier(), chunk_size=7))
-    with _Timeout(120):
+    with Alarm(120):
         two = list(score_accounts(recs, model=FakeClassifier(), jobs=2, chunk_size=7))
     assert two == one
 
@@ -224,7 +208,7 @@ def test_jobs2_same_output_in_same_order():
 def test_poisoned_record_kills_worker_but_not_the_run():
     recs = mixed(60)
     recs[25] = acc(25, ["hello", "POISON pill"])
-    with _Timeout(120):
+    with Alarm(120):
         out = list(score_accounts(recs, model=FakeClassifier(), jobs=2, chunk_size=4))
     assert len(out) == 60
     assert [o["account_id"] for o in out] == [f"u{i}" for i in range(60)]
@@ -236,7 +220,7 @@ def test_poisoned_record_kills_worker_but_not_the_run():
 
 
 def test_consumer_stopping_early_does_not_hang():
-    with _Timeout(60):
+    with Alarm(60):
         gen = score_accounts(mixed(500), model=FakeClassifier(), jobs=2, chunk_size=5)
         first = [next(gen) for _ in range(3)]
         gen.close()
@@ -282,6 +266,6 @@ def test_real_bundle_jobs2_matches_jobs1():
     clf = cleanclf.load()
     recs = mixed(30)
     one = list(score_accounts(recs, model=clf))
-    with _Timeout(300):
+    with Alarm(300):
         two = list(score_accounts(recs, model=clf, jobs=2, chunk_size=4))
     assert two == one

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import socket
 import struct
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _alarm import Alarm
 from PIL import Image
 
 from cleanclf.errors import ImageError
@@ -99,24 +99,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     return calls
-
-
-class _Alarm:
-    """Fail (not hang) if the block takes longer than ``seconds``."""
-
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __enter__(self):
-        def boom(*_):
-            raise TimeoutError(f"blocked for more than {self.seconds}s")
-
-        self.old = signal.signal(signal.SIGALRM, boom)
-        signal.alarm(self.seconds)
-
-    def __exit__(self, *exc):
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, self.old)
 
 
 # ---------------------------------------------------------------- bombs, size, frames
@@ -238,7 +220,7 @@ def test_fifo_and_devices_do_not_block_and_are_errors(tmp_path):
     root = tmp_path / "root"
     root.mkdir()
     os.mkfifo(root / "pipe.png")
-    with _Alarm(20):
+    with Alarm(20):
         with pytest.raises(ImageError, match="not a regular file"):
             decode_image("pipe.png", images_root=root)
         with pytest.raises(ImageError, match="not a regular file"):
@@ -281,7 +263,7 @@ def test_score_accounts_gives_each_image_a_score_or_an_error(tmp_path, image_clf
     from cleanclf.schema import iter_records
 
     root, dump, good, hostile = _hostile_image_dump(tmp_path)
-    with _Alarm(300):
+    with Alarm(300):
         out = list(score_accounts(iter_records(dump), model=image_clf, images_root=root, posts="all"))
     assert [o["account_id"] for o in out] == [f"a{i}" for i in range(len(good) + len(hostile))]
     for o in out[: len(good)]:
@@ -299,7 +281,7 @@ def test_cli_score_confines_images_to_images_root(tmp_path, image_clf, no_networ
 
     root, dump, good, hostile = _hostile_image_dump(tmp_path)
     out = tmp_path / "v.jsonl"
-    with _Alarm(300):
+    with Alarm(300):
         rc = main(["score", str(dump), "-o", str(out), "--no-progress", "--posts", "all",
                    "--images-root", str(root)], model=image_clf)
     assert rc == 0

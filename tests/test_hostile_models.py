@@ -21,7 +21,7 @@ import pytest
 
 import cleanclf
 from cleanclf import models
-from cleanclf.errors import BundleError, BundleNotFoundError
+from cleanclf.errors import BundleError
 
 
 class _Evil:

@@ -11,9 +11,9 @@ hostile code points, long runs, and the scorer's one-result-per-input contract.
 from __future__ import annotations
 
 import json
-import signal
 
 import pytest
+from _alarm import Alarm
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from cleanclf.text.contacts import CONTACT_TYPES, extract_contacts
@@ -88,22 +88,6 @@ def test_contacts_never_raise_and_spans_point_into_the_text(t):
         assert c.value and isinstance(c.value, str)
 
 
-class _Alarm:
-    def __init__(self, seconds):
-        self.seconds = seconds
-
-    def __enter__(self):
-        def boom(*_):
-            raise TimeoutError(f"still running after {self.seconds}s (regex backtracking?)")
-
-        self.old = signal.signal(signal.SIGALRM, boom)
-        signal.alarm(self.seconds)
-
-    def __exit__(self, *exc):
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, self.old)
-
-
 # Repeated units that make a pattern with nested repetition try every start position.
 # Found by a sweep over all 1- and 2-unit repetitions of rule-relevant strings (see
 # benchmarks/RESULTS-fuzz.md); each is 10,000 characters (the model's MAX_TEXT_CHARS).
@@ -115,7 +99,7 @@ def test_pathological_repetitions_finish(unit):
     t = (unit * (10_000 // len(unit) + 1))[:10_000]
     # A hang guard, not a timing assertion: the quadratic URL pattern took ~6 s here,
     # a linear one takes milliseconds; 30 s only catches a run-away regex.
-    with _Alarm(30):
+    with Alarm(30):
         contacts = extract_contacts(t)
         normalize_with_offsets(t)
     assert all(t[c.start:c.end] == c.raw for c in contacts)
@@ -124,7 +108,7 @@ def test_pathological_repetitions_finish(unit):
 def test_dotted_chain_counts_only_once_and_stays_linear():
     # 'a点a点...a点com' is one URL, found from its first label
     t = "a点" * 3000 + "com"
-    with _Alarm(30):
+    with Alarm(30):
         urls = [c for c in extract_contacts(t) if c.type == "url"]
     assert len(urls) >= 1 and urls[-1].raw.endswith("com")
 

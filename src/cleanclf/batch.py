@@ -45,7 +45,6 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterable, Iterator
 
 from .accounts import POSTS_MODES, AccountModel, error_verdict
-from .categories import CATEGORIES
 from .errors import InputError, RecordError, describe, error_dict
 from .schema import Account, Item, parse_record
 
