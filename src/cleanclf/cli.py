@@ -306,13 +306,22 @@ def cmd_info(args, model=None) -> int:
         "thresholds": {k: v.get("thresholds") for k, v in comps.items() if "thresholds" in v},
         "metrics": {k: v.get("metrics") for k, v in comps.items() if "metrics" in v} | (
             {"bundle": manifest["metrics"]} if "metrics" in manifest else {}),
-        "data": {k: v.get("data", v.get("data_sources")) for k, v in comps.items()
-                 if "data" in v or "data_sources" in v} | (
+        "data": {k: _data_of(v) for k, v in comps.items() if _data_of(v)} | (
             {"bundle": manifest["data_sources"]} if "data_sources" in manifest else {}),
         "library_versions": manifest.get("library_versions", {}),
     }
     _print_json(info)
     return EXIT_OK
+
+
+def _data_of(component: dict):
+    """What a component says it was trained on, with licences (components name it differently)."""
+    for key in ("data", "data_sources", "training_data"):
+        if component.get(key):
+            return {"sources": component[key], "licences": component.get("licences")}
+    if component.get("licences") or component.get("backbone"):
+        return {"licences": component.get("licences"), "backbone": component.get("backbone")}
+    return None
 
 
 COMMANDS = {"score": cmd_score, "text": cmd_text, "image": cmd_image, "info": cmd_info}
