@@ -472,10 +472,11 @@ def _mask(plan: _Plan, text: str) -> int:
     return m
 
 
-def _run(text: str, keywords: bool = True) -> str:
-    # ASCII text only needs lower-casing from the table (the C fast path).
-    text = text.lower() if text.isascii() else text.translate(_char_table())
-    plan = _plan(keywords)
+def _passes(text: str, plan, sub: Callable[[_Rule, str], str]) -> str:
+    """Apply the rules whose trigger characters are present until the text stops changing.
+
+    Shared by the fast and the offset-tracking runs, which differ only in ``sub``.
+    """
     for _ in range(MAX_PASSES):
         before = text
         m = _mask(plan, text)
@@ -483,13 +484,19 @@ def _run(text: str, keywords: bool = True) -> str:
             break
         for rule, rm in zip(plan.rules, plan.masks):
             if m & rm == rm:
-                new = _sub_fast(rule, text)
+                new = sub(rule, text)
                 if new != text:
                     text = new
                     m = _mask(plan, text)
         if text == before:
             break
     return text
+
+
+def _run(text: str, keywords: bool = True) -> str:
+    # ASCII text only needs lower-casing from the table (the C fast path).
+    text = text.lower() if text.isascii() else text.translate(_char_table())
+    return _passes(text, _plan(keywords), _sub_fast)
 
 
 def _run_tracked(text: str, keywords: bool = True) -> tuple[str, list[int], list[int]]:
@@ -503,21 +510,13 @@ def _run_tracked(text: str, keywords: bool = True) -> tuple[str, list[int], list
             pieces.append(out)
             starts.extend([i] * len(out))
             ends.extend([i + 1] * len(out))
-    cur = "".join(pieces)
-    plan = _plan(keywords)
-    for _ in range(MAX_PASSES):
-        before = cur
-        m = _mask(plan, cur)
-        if not m:
-            break
-        for rule, rm in zip(plan.rules, plan.masks):
-            if m & rm == rm:
-                new, starts, ends = _sub_tracked(rule, cur, starts, ends)
-                if new != cur:
-                    cur = new
-                    m = _mask(plan, cur)
-        if cur == before:
-            break
+
+    def sub(rule: _Rule, cur: str) -> str:
+        nonlocal starts, ends
+        new, starts, ends = _sub_tracked(rule, cur, starts, ends)
+        return new
+
+    cur = _passes("".join(pieces), _plan(keywords), sub)
     return cur, starts, ends
 
 
