@@ -65,12 +65,15 @@ class TextModel:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_cache"] = OrderedDict()  # never ship scored texts inside a bundle
-        state.pop("_names", None)  # derived from the vectorizer on first use
-        state.pop("_block_cache", None)
+        # Derived caches and the runtime cache size are not model state: leaving them out
+        # keeps a rebuilt bundle byte-identical to the shipped one.
+        for key in ("_names", "_block_cache", "cache_size"):
+            state.pop(key, None)
         return state
 
     def __setstate__(self, state):
         self.__dict__.update(state)
+        self.cache_size = DEFAULT_CACHE_SIZE
 
     def save(self, directory: str | Path) -> str:
         """Write the model as a gzip-compressed pickle; returns the file name (relative to ``directory``)."""
@@ -169,10 +172,10 @@ class TextModel:
         return blocks
 
     def _remember(self, text: str, res: dict) -> None:
-        if len(text) > 2000 or getattr(self, "cache_size", DEFAULT_CACHE_SIZE) <= 0:
+        if len(text) > 2000 or self.cache_size <= 0:
             return  # long texts rarely repeat; keep the cache's memory bounded
         self._cache[text] = res
-        if len(self._cache) > getattr(self, "cache_size", DEFAULT_CACHE_SIZE):
+        if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
     def _result(self, original: str, clipped: str, normed: str, p, xrow, blocks) -> dict:
@@ -181,7 +184,7 @@ class TextModel:
         lex = self._lexicon()
         hits = lex.hits(normed) if lex is not None and _any(xrow, blocks.get("lexicons")) else []
         minors = find_minor_signals(normed)
-        sexual_hit = any(list_category(lex, n) for h in hits for n in h.lists)
+        sexual_hit = any(list_category(n) for h in hits for n in h.lists)
         near = any(scores[c] >= ESCALATE_FRACTION * self.thresholds[c] for c in TEXT_CATEGORIES)
         escalate = bool(minors) and (bool(labels) or near or sexual_hit)
         contacts = []
@@ -230,12 +233,12 @@ class TextModel:
             if (h.start, h.end) in merged:
                 entry = merged[(h.start, h.end)]
                 entry["lists"] = sorted(set(entry["lists"]) | set(h.lists))
-                entry["categories"] = sorted(set(entry["categories"]) | {list_category(lex, n) or "" for n in h.lists} - {""})
+                entry["categories"] = sorted(set(entry["categories"]) | {list_category(n) or "" for n in h.lists} - {""})
                 continue
             if len(merged) >= 20:
                 continue
             s, e = nz.to_original(h.start, h.end)
-            cats = sorted({list_category(lex, n) or "" for n in h.lists} - {""})
+            cats = sorted({list_category(n) or "" for n in h.lists} - {""})
             merged[(h.start, h.end)] = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
                                         "lists": sorted(h.lists), "categories": cats}
         ev.extend(sorted(merged.values(), key=lambda d: d["span"]))
@@ -273,11 +276,8 @@ class TextModel:
                         "span": [s, e], "weight": round(float(contrib[k]), 4)})
         return out
 
-def list_category(lex, name: str) -> str | None:
+def list_category(name: str) -> str | None:
     """Category a lexicon list speaks for (by the shared file-name prefixes)."""
-    cats = getattr(lex, "categories_", None) if lex is not None else None
-    if cats and name in cats:
-        return cats[name]
     return next((c for p, c in LEXICON_CATEGORY.items() if name.startswith(p)), None)
 
 
