@@ -70,11 +70,14 @@ _ROUTE = (
 
 
 @lru_cache(maxsize=1)
-def _patterns() -> list[tuple[str, int, re.Pattern]]:
-    """(type, priority, pattern) with the value in group ``v``; compiled on first use.
+def _patterns() -> list[tuple[str, int, re.Pattern, frozenset]]:
+    """(type, priority, pattern, needs) with the value in group ``v``; compiled on first use.
 
     A higher priority wins when two candidates overlap: a number after a QQ
     cue is QQ, not a phone; a t.me link is Telegram, not a generic URL.
+    ``needs``: characters of which every match contains at least one (read off
+    the pattern: its literal cue, or the first characters of its cue words), so
+    a text without any of them skips the pattern without changing the result.
     """
     handle = r"[a-z][-_a-z0-9]{2,19}(?:\s\d{2,6}(?![\d]))?"
     specs = [
@@ -100,7 +103,24 @@ def _patterns() -> list[tuple[str, int, re.Pattern]]:
         ("handle", 45, r"(?<![a-z0-9_@/.-])(?P<v>[a-z]{2,4}\d{3,4})(?![a-z0-9])(?=[\s☎]{0,3}(?:卖片|买片|卖盘|盘片|盘盘|卖云|资源|来看|看片|日批))"),
         ("route", 30, rf"(?P<v>{_ROUTE})"),
     ]
-    return [(t, p, re.compile(rx)) for t, p, rx in specs]
+    needs = {
+        0: "@",                 # email
+        1: "/",                 # t.me/...
+        2: "t电飞",             # tg / telegram / 电报 / 飞机
+        3: "./。点d",           # "https://", "www.", or a (disguised) dot: . 。 点 dot
+        4: "q", 5: "q",         # qq
+        6: "微", 7: "微",       # 微信
+        8: "1",                 # 1[3-9] + 9 digits
+        9: "@",                 # @handle
+        10: "卖买盘资来看日",   # first characters of the selling words
+        11: "看点戳主名头简私滴d加",  # first characters of the route cues
+    }
+    return [(t, p, re.compile(rx), frozenset(needs[i])) for i, (t, p, rx) in enumerate(specs)]
+
+
+@lru_cache(maxsize=1)
+def _triggers() -> frozenset:
+    return frozenset().union(*(n for *_, n in _patterns()))
 
 
 _DIGIT_ONLY = re.compile(r"\D+")
@@ -120,7 +140,10 @@ def _canonical(kind: str, value: str) -> str:
 def _find(ntext: str) -> list[tuple[int, int, str, str]]:
     """Contacts in already-normalised text: ``[(start, end, type, raw value)]`` without overlaps."""
     found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
-    for kind, priority, pattern in _patterns():
+    present = _triggers().intersection(ntext)  # one C-level pass instead of a regex scan per pattern
+    for kind, priority, pattern, needs in _patterns():
+        if needs.isdisjoint(present):
+            continue
         for m in pattern.finditer(ntext):
             # The whole match is the evidence (cue included), the group the value.
             found.append((priority, m.start(), m.end(), kind, m.group("v")))
@@ -159,10 +182,16 @@ def extract_contacts(text: str) -> list[Contact]:
         return []
     # Find on the fast normalised text first (same text as the offset path, by the
     # normaliser's invariant); pay for offset tracking only when something was found.
-    spans = _find(normalize(text))
+    return _contacts(text, _find(normalize(text)))
+
+
+def _contacts(text: str, spans: list[tuple[int, int, str, str]], norm=None) -> list[Contact]:
+    """Contacts from the spans :func:`_find` gave on ``normalize(text)``; ``norm`` is
+    ``normalize_with_offsets(text)`` when the caller already has it."""
     if not spans:
         return []
-    norm = normalize_with_offsets(text)
+    if norm is None:
+        norm = normalize_with_offsets(text)
     out: list[Contact] = []
     for s, e, kind, value in spans:
         os_, oe = norm.to_original(s, e)
@@ -240,15 +269,22 @@ class ContactFeatures:
 
     def transform(self, X: Iterable[str]):
         """One row of float features per text of ``X``."""
+        texts = _as_texts(X)
+        # Idempotent: already-normalised input comes back unchanged.
+        return self._transform_normalized([normalize(t) for t in texts])[0]
+
+    def _transform_normalized(self, ntexts: list[str]):
+        """``transform`` for texts that are already ``normalize(text)``; also returns each
+        text's :func:`_find` spans (the scorer reuses them for evidence)."""
         import numpy as np
 
-        texts = _as_texts(X)
         n_types = len(self._TYPES)
         index = {t: i for i, t in enumerate(self._TYPES)}
-        out = np.zeros((len(texts), n_types + 3), dtype=np.float64)
-        for row, text in enumerate(texts):
-            ntext = normalize(text)  # idempotent: already-normalised input comes back unchanged
+        out = np.zeros((len(ntexts), n_types + 3), dtype=np.float64)
+        found = []
+        for row, ntext in enumerate(ntexts):
             contacts = _find(ntext)  # types and counts only: no offset tracking
+            found.append(contacts)
             for c in contacts:
                 out[row, index[c[2]]] = 1.0
             out[row, n_types] = math.log1p(len(contacts))
@@ -256,7 +292,7 @@ class ContactFeatures:
             longest = max((len(r) for r in runs), default=0)
             out[row, n_types + 1] = math.log1p(longest)
             out[row, n_types + 2] = 1.0 if longest >= 5 else 0.0
-        return out
+        return out, found
 
     def fit_transform(self, X: Iterable[str], y: object = None):
         return self.fit(X, y).transform(X)

@@ -100,13 +100,18 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         return self.matcher_.find(text)
 
     def transform(self, X):
+        return self._transform_hits(X)[0]
+
+    def _transform_hits(self, X):
+        """``transform`` plus each text's hits (the scorer reuses them for evidence)."""
         check_is_fitted(self, "matcher_")
         X = check_texts(X)
         index = {n: i for i, n in enumerate(self.list_names_)}
         k = len(self.list_names_)
         out = np.zeros((len(X), k + 1), dtype=np.float32)
-        for row, text in enumerate(X):
-            hits = self.matcher_.find(text)
+        find = self.matcher_.find
+        all_hits = [find(text) for text in X]
+        for row, hits in enumerate(all_hits):
             if not hits:
                 continue
             seen = set()
@@ -116,11 +121,63 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                     out[row, index[name]] += 1.0
             out[row, k] = len(seen)
         np.log1p(out, out=out)
-        return sp.csr_matrix(out)
+        return sp.csr_matrix(out), all_hits
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "matcher_")
         return np.array([f"lex__{n}" for n in self.list_names_] + ["lex__n_distinct"], dtype=object)
+
+
+def transform_with_details(union, texts: list[str], renormalized: list[str] | None = None):
+    """``union.transform(texts)`` and, per text, what the lexicon and contact blocks found.
+
+    Returns ``(X, details)``, ``details`` keyed by the union's transformer
+    names: for a :class:`LexiconFeatures` block, the hits of each text; for a
+    :class:`~cleanclf.text.contacts.ContactFeatures` block, the contact spans of
+    each ``renormalized[i]`` (``normalize(texts[i])``, which is what that block
+    reads; computed here when not given). The char n-gram
+    block goes through :mod:`cleanclf.text.fastngrams` when it is a supported
+    vectorizer. ``X`` is the very matrix ``union.transform`` returns (same blocks,
+    same ``scipy.sparse.hstack``); a union this function does not know (weights,
+    dropped or pandas-output transformers) is left to ``union.transform``.
+
+    >>> u = make_text_features(lexicons={"demo": {"terms": ["包夜"]}}, char_min_df=1).fit(["包夜 加微信 abc123"])
+    >>> X, d = transform_with_details(u, ["包夜 加微信 abc123"])
+    >>> (X != u.transform(["包夜 加微信 abc123"])).nnz, [h.term for h in d["lexicons"][0]], d["contacts"][0][0][2]
+    (0, ['包夜'], 'wechat')
+    """
+    from .contacts import ContactFeatures
+    from .fastngrams import fast_char_ngrams
+
+    texts = list(texts)
+    details: dict[str, list] = {}
+    parts = getattr(union, "transformer_list", None)
+    if (type(union) is not FeatureUnion or union.transformer_weights is not None or not parts
+            or _pandas_output(union) or any(_pandas_output(tr) or isinstance(tr, str) or tr is None
+                                            for _, tr in parts)):
+        return union.transform(texts), details
+    Xs = []
+    for name, tr in parts:
+        if type(tr) is LexiconFeatures:
+            M, details[name] = tr._transform_hits(texts)
+        elif type(tr) is ContactFeatures:
+            if renormalized is None:
+                from .normalize import normalize
+
+                renormalized = [normalize(t) for t in texts]
+            M, details[name] = tr._transform_normalized(renormalized)
+        else:
+            fast = fast_char_ngrams(tr)
+            M = fast.transform(texts) if fast is not None else tr.transform(texts)
+        Xs.append(M)
+    if any(sp.issparse(M) for M in Xs):  # FeatureUnion._hstack
+        return sp.hstack(Xs).tocsr(), details
+    return np.hstack(Xs), details
+
+
+def _pandas_output(est) -> bool:
+    config = getattr(est, "_sklearn_output_config", None) or {}
+    return config.get("transform", "default") != "default"
 
 
 def char_ngrams(ngram_range=(1, 3), min_df=2, max_features=300_000) -> TfidfVectorizer:

@@ -125,7 +125,8 @@ class TextModel:
 
     def score_texts(self, texts: list[Any]) -> list[dict]:
         """One result per input (see :mod:`cleanclf.classify` for the shape)."""
-        from .normalize import normalize
+        from .features import transform_with_details
+        from .normalize import normalize_many
 
         results: list[dict | None] = [None] * len(texts)
         todo: dict[str, list[int]] = {}
@@ -143,17 +144,35 @@ class TextModel:
         if todo:
             uniq = list(todo)
             clipped = [t[: self.max_chars] for t in uniq]
-            normed = [normalize(t) for t in clipped]
+            # normed[k] = normalize(clipped[k]); renormed[k] = normalize(normed[k]), what the
+            # contact block reads (the same string unless the normaliser hit its round cap).
+            normed, renormed = normalize_many(clipped)
             # One feature pass serves scoring and evidence: the per-text work below reads
-            # the rows of X instead of re-extracting features text by text.
-            X = self.features.transform(normed).tocsr()
+            # the rows of X, and the lexicon hits and contact spans the feature blocks found,
+            # instead of re-extracting them text by text.
+            X, details = transform_with_details(self.features, normed, renormed)
+            X = X.tocsr()
             probs = self._proba(X)
             blocks = self._blocks()
+            fired = _blocks_fired(X, blocks)
+            ctx = self._context(blocks)
+            # round(np.float64, 6) is np.round: one vectorised call instead of one per score.
+            rounded = np.round(probs, 6).tolist()
+            lex_hits = details.get("lexicons")
+            spans = details.get("contacts")
             ptr, ind, dat = X.indptr, X.indices, X.data
-            for k, (t, c, n, p) in enumerate(zip(uniq, clipped, normed, probs)):
+            for k, (t, c, n) in enumerate(zip(uniq, clipped, normed)):
                 # Row k as raw index/data slices: scipy's X[k] costs ~0.1 ms a row.
                 row = _Row(ind[ptr[k]:ptr[k + 1]], dat[ptr[k]:ptr[k + 1]])
-                res = self._result(t, c, n, p, row, blocks)
+                hits = None
+                if fired["lexicons"][k] and lex_hits is not None:
+                    hits = lex_hits[k]
+                found = None
+                if spans is not None and renormed[k] == n:
+                    found = spans[k]  # _find(normalize(clipped)), as extract_contacts computes it
+                res = self._result(t, c, n, rounded[k], row, blocks, ctx,
+                                   hits=hits, lexicon_fired=fired["lexicons"][k],
+                                   contacts_fired=fired["contacts"][k], found=found)
                 self._remember(t, res)
                 for i in todo[t]:
                     results[i] = _copy(res)
@@ -178,23 +197,59 @@ class TextModel:
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _result(self, original: str, clipped: str, normed: str, p, xrow, blocks) -> dict:
-        scores = {c: float(round(p[j], 6)) for j, c in enumerate(TEXT_CATEGORIES)}
-        labels = [c for c in TEXT_CATEGORIES if scores[c] >= self.thresholds[c]]
-        lex = self._lexicon()
-        hits = lex.hits(normed) if lex is not None and _any(xrow, blocks.get("lexicons")) else []
-        minors = find_minor_signals(normed)
-        sexual_hit = any(list_category(n) for h in hits for n in h.lists)
-        near = any(scores[c] >= ESCALATE_FRACTION * self.thresholds[c] for c in TEXT_CATEGORIES)
-        escalate = bool(minors) and (bool(labels) or near or sexual_hit)
-        contacts = []
-        if "contacts" not in blocks or _any(xrow, blocks["contacts"]):
-            from .contacts import extract_contacts
+    def _context(self, blocks) -> "_Context":
+        """What every text's result assembly needs from the model, looked up once per batch."""
+        from .fastngrams import fast_char_ngrams
 
-            contacts = extract_contacts(clipped)
+        parts = dict(getattr(self.features, "transformer_list", []))
+        chars = parts.get("chars")
+        fast = fast_char_ngrams(chars) if chars is not None else None
+        linear = {}
+        for cat in TEXT_CATEGORIES:
+            est = _linear(self.classifiers[cat])
+            linear[cat] = None if est is None else est.coef_.ravel()
+        return _Context(self._lexicon(), chars, fast.names_ if fast is not None else None, linear)
+
+    def _result(self, original: str, clipped: str, normed: str, p, xrow, blocks, ctx=None, *,
+                hits=None, lexicon_fired=None, contacts_fired=None, found=None) -> dict:
+        """One text's result. ``p``: its scores per category (floats, already rounded to 6
+        decimals); the keyword arguments carry what the batch already knows (block flags,
+        lexicon hits, contact spans) and are recomputed when missing."""
+        if ctx is None:
+            ctx = self._context(blocks)
+        scores = dict(zip(TEXT_CATEGORIES, p))
+        thresholds = self.thresholds
+        labels = [c for c in TEXT_CATEGORIES if scores[c] >= thresholds[c]]
+        lex = ctx.lexicon
+        if lexicon_fired is None:
+            lexicon_fired = _any(xrow, blocks.get("lexicons"))
+        if lex is None or not lexicon_fired:
+            hits = []
+        elif hits is None:
+            hits = lex.hits(normed)
+        minors = find_minor_signals(normed)
+        sexual_hit = any(list_category(n) for h in hits for n in h.lists) if hits else False
+        near = any(scores[c] >= ESCALATE_FRACTION * thresholds[c] for c in TEXT_CATEGORIES)
+        escalate = bool(minors) and (bool(labels) or near or sexual_hit)
+        if contacts_fired is None:
+            contacts_fired = "contacts" not in blocks or _any(xrow, blocks["contacts"])
+        nz = None
+        contacts = []
+        if "contacts" not in blocks or contacts_fired:
+            from .contacts import _contacts, _find
+            from .normalize import normalize
+
+            if found is None:
+                found = _find(normalize(clipped))
+            if found:
+                nz = _offsets(clipped)
+                contacts = _contacts(clipped, found, nz)
         evidence: list[dict] = []
         if labels or escalate or near:
-            evidence = self._evidence(clipped, hits, contacts, labels, minors if escalate else [], xrow, blocks)
+            if nz is None:
+                nz = _offsets(clipped)
+            evidence = self._evidence(clipped, hits, contacts, labels, minors if escalate else [], xrow, blocks,
+                                      nz=nz, ctx=ctx)
         elif contacts:
             # Clearly benign text: only its contacts (accounts count handles repeated across
             # posts); terms and n-grams explain flags, and skipping them spares the offset map.
@@ -221,12 +276,13 @@ class TextModel:
                 return tr
         return None
 
-    def _evidence(self, clipped: str, hits, contacts, labels, minors, xrow, blocks) -> list[dict]:
-        from .normalize import normalize_with_offsets
-
-        nz = normalize_with_offsets(clipped)
+    def _evidence(self, clipped: str, hits, contacts, labels, minors, xrow, blocks, *, nz=None,
+                  ctx=None) -> list[dict]:
+        if nz is None:
+            nz = _offsets(clipped)
+        if ctx is None:
+            ctx = self._context(blocks)
         ev: list[dict] = []
-        lex = self._lexicon()
         merged: dict[tuple[int, int], dict] = {}
         for h in hits:
             # A term can be hit by a literal and a regex line of another list: one entry per span.
@@ -241,28 +297,31 @@ class TextModel:
             cats = sorted({list_category(n) or "" for n in h.lists} - {""})
             merged[(h.start, h.end)] = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
                                         "lists": sorted(h.lists), "categories": cats}
-        ev.extend(sorted(merged.values(), key=lambda d: d["span"]))
+        ev.extend(sorted(merged.values(), key=_span_key))
         ev.extend(_contact_entry(c) for c in contacts[:20])
         for term, s0, e0 in minors:
             s, e = nz.to_original(s0, e0)
             ev.append({"kind": "minor_signal", "term": term, "text": clipped[s:e], "span": [s, e]})
         for cat in labels:
-            ev.extend(self._top_ngrams(cat, nz, clipped, xrow, blocks.get("chars")))
+            ev.extend(self._top_ngrams(cat, nz, clipped, xrow, blocks.get("chars"), ctx=ctx))
         return ev
 
-    def _top_ngrams(self, category: str, nz, clipped: str, xrow, block) -> list[dict]:
+    def _top_ngrams(self, category: str, nz, clipped: str, xrow, block, *, ctx=None) -> list[dict]:
         """The character n-grams that pushed this text's score up most (coef x tf-idf)."""
-        chars = dict(getattr(self.features, "transformer_list", [])).get("chars")
-        est = _linear(self.classifiers[category])
-        if chars is None or est is None or block is None:
+        if ctx is None:
+            ctx = self._context(self._blocks())
+        chars = ctx.chars
+        coef = ctx.coef.get(category)
+        if chars is None or coef is None or block is None:
             return []
         lo, hi = block
         sel = (xrow.indices >= lo) & (xrow.indices < hi)
         idx, val = xrow.indices[sel], xrow.data[sel]
         if idx.size == 0:
             return []
-        contrib = val * est.coef_.ravel()[idx]
-        names = self._ngram_names(chars)
+        contrib = val * coef[idx]
+        # The fast vectorizer's column -> n-gram list; sklearn's get_feature_names_out otherwise.
+        names = ctx.names if ctx.names is not None else self._ngram_names(chars)
         out = []
         for k in np.argsort(-contrib)[:_TOP_NGRAMS]:
             if contrib[k] <= 0:
@@ -295,6 +354,46 @@ def _linear(calibrated):
 
 def _contact_entry(c) -> dict:
     return {"kind": "contact", "type": c.type, "value": c.value, "text": c.raw, "span": [c.start, c.end]}
+
+
+class _Context(NamedTuple):
+    """Per-batch lookups for result assembly (see :meth:`TextModel._context`)."""
+
+    lexicon: Any            # the fitted LexiconFeatures block, or None
+    chars: Any              # the char n-gram vectorizer, or None
+    names: Any              # column -> n-gram of ``chars`` (a list), or None to ask sklearn
+    coef: dict              # category -> coefficients of its linear model (or None)
+
+
+def _span_key(d: dict):
+    return d["span"]
+
+
+def _offsets(clipped: str):
+    from .normalize import normalize_with_offsets
+
+    return normalize_with_offsets(clipped)
+
+
+def _blocks_fired(X, blocks) -> dict[str, list[bool]]:
+    """For the lexicon and contact blocks, per row of CSR ``X``: whether :func:`_any` is true
+    (one vectorised pass per block instead of one small NumPy expression per text).
+
+    Blocks the union does not have read as True for every row, as ``_any(row, None)`` does.
+    """
+    n = X.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(X.indptr))
+    nonzero = X.data != 0
+    out: dict[str, list[bool]] = {}
+    for name in ("lexicons", "contacts"):
+        block = blocks.get(name)
+        if block is None:
+            out[name] = [True] * n
+            continue
+        lo, hi = block
+        sel = (X.indices >= lo) & (X.indices < hi) & nonzero
+        out[name] = (np.bincount(rows[sel], minlength=n) > 0).tolist()
+    return out
 
 
 class _Row(NamedTuple):

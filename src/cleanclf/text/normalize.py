@@ -46,7 +46,7 @@ from typing import Callable, Iterable, NamedTuple, Union
 
 from ..errors import InputError, InputTypeError, describe
 
-__all__ = ["normalize", "normalize_with_offsets", "Normalized", "Normalizer", "MAX_PASSES"]
+__all__ = ["normalize", "normalize_many", "normalize_with_offsets", "Normalized", "Normalizer", "MAX_PASSES"]
 
 #: Upper bound on rounds of the substitution stages (see module docstring).
 MAX_PASSES = 4
@@ -472,34 +472,122 @@ def _mask(plan: _Plan, text: str) -> int:
     return m
 
 
-def _passes(text: str, plan, sub: Callable[[_Rule, str], str]) -> str:
+def _passes(text: str, plan, sub: Callable[[_Rule, str], str],
+            trace: list[int] | None = None) -> tuple[str, bool]:
     """Apply the rules whose trigger characters are present until the text stops changing.
 
     Shared by the fast and the offset-tracking runs, which differ only in ``sub``.
+    Returns the text and whether it is a fixed point (the last round changed
+    nothing, so running the rules again on the output would change nothing
+    either); False only when :data:`MAX_PASSES` rounds ran out. ``trace``, if
+    given, receives the index of every rule application that changed the text.
     """
     for _ in range(MAX_PASSES):
         before = text
         m = _mask(plan, text)
         if not m:
-            break
-        for rule, rm in zip(plan.rules, plan.masks):
+            return text, True
+        for i, (rule, rm) in enumerate(zip(plan.rules, plan.masks)):
             if m & rm == rm:
                 new = sub(rule, text)
                 if new != text:
                     text = new
                     m = _mask(plan, text)
+                    if trace is not None:
+                        trace.append(i)
         if text == before:
-            break
-    return text
+            return text, True
+    return text, False
+
+
+def _first_stage(text: str) -> str:
+    # ASCII text only needs lower-casing from the table (the C fast path).
+    return text.lower() if text.isascii() else text.translate(_char_table())
 
 
 def _run(text: str, keywords: bool = True) -> str:
-    # ASCII text only needs lower-casing from the table (the C fast path).
-    text = text.lower() if text.isascii() else text.translate(_char_table())
-    return _passes(text, _plan(keywords), _sub_fast)
+    return _passes(_first_stage(text), _plan(keywords), _sub_fast)[0]
 
 
-def _run_tracked(text: str, keywords: bool = True) -> tuple[str, list[int], list[int]]:
+class _Run(NamedTuple):
+    """What the fast run learnt about one text (see :func:`_run_info`)."""
+
+    text: str           # normalize(original)
+    fixed: bool         # normalize(text) == text, proven by the run itself
+    trace: tuple        # indices of the rule applications that changed the text, in order
+
+
+def _run_info(text: str) -> _Run:
+    """The fast run, plus what lets later steps skip work.
+
+    ``fixed``: the rule rounds ended because a round changed nothing (not
+    because :data:`MAX_PASSES` ran out) and the character stage leaves the
+    output as it is, so normalising the output again would return it unchanged.
+    ``trace``: the offset-tracking run replays just these rule applications
+    (rules that changed nothing on a text are left out: with the same text they
+    would change nothing there either).
+    """
+    trace: list[int] = []
+    out, converged = _passes(_first_stage(text), _plan(True), _sub_fast, trace)
+    fixed = converged and _first_stage(out) == out
+    return _Run(out, fixed, tuple(trace) if trace else ())
+
+
+@lru_cache(maxsize=1)
+def _multi_chars() -> re.Pattern:
+    """Characters the table deletes or expands (anything but one character out): the only
+    positions where the offset map is not the identity."""
+    table = _char_table()
+    cps = sorted(c for c, v in table.items() if len(v) != 1)
+    ranges: list[str] = []
+    i = 0
+    while i < len(cps):
+        j = i
+        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
+        ranges.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return re.compile("[" + "".join(ranges) + "]" if ranges else "(?!)")
+
+
+def _table_tracked(text: str) -> tuple[str, list[int], list[int]]:
+    """The character stage with offsets: (text, starts, ends) as a per-character loop would give,
+    but with the loop over the few deleted or expanded characters only."""
+    table = _char_table()
+    out = text.translate(table)
+    starts: list[int] = []
+    ends: list[int] = []
+    pos = 0
+    for m in _multi_chars().finditer(text):
+        i = m.start()
+        starts.extend(range(pos, i))
+        ends.extend(range(pos + 1, i + 1))
+        k = len(table[ord(text[i])])
+        if k:
+            starts.extend([i] * k)
+            ends.extend([i + 1] * k)
+        pos = i + 1
+    n = len(text)
+    starts.extend(range(pos, n))
+    ends.extend(range(pos + 1, n + 1))
+    return out, starts, ends
+
+
+def _run_tracked(text: str, info: _Run | None = None) -> tuple[str, list[int], list[int]]:
+    """Offset-tracking run: the character stage, then the fast run's trace replayed with tracking."""
+    if info is None:
+        info = _info(text)
+    cur, starts, ends = _table_tracked(text)
+    rules = _plan(True).rules
+    for i in info.trace:
+        cur, starts, ends = _sub_tracked(rules[i], cur, starts, ends)
+    return cur, starts, ends
+
+
+def _run_tracked_full(text: str, keywords: bool = True) -> tuple[str, list[int], list[int]]:
+    """Reference for tests: every rule through the offset-tracking substitution, per-character
+    table loop (what :func:`_run_tracked` must equal)."""
     table = _char_table()
     pieces: list[str] = []
     starts: list[int] = []
@@ -516,7 +604,7 @@ def _run_tracked(text: str, keywords: bool = True) -> tuple[str, list[int], list
         new, starts, ends = _sub_tracked(rule, cur, starts, ends)
         return new
 
-    cur = _passes("".join(pieces), _plan(keywords), sub)
+    cur = _passes("".join(pieces), _plan(keywords), sub)[0]
     return cur, starts, ends
 
 
@@ -531,8 +619,13 @@ def _check_text(text: object) -> None:
 
 
 @lru_cache(maxsize=1 << 16)
-def _normalize_cached(text: str) -> str:
-    return _run(text)
+def _normalize_cached(text: str) -> _Run:
+    return _run_info(text)
+
+
+def _info(text: str) -> _Run:
+    """:func:`_run_info`, from the cache for texts short enough to be cached."""
+    return _run_info(text) if len(text) > _CACHE_MAX_LEN else _normalize_cached(text)
 
 
 def normalize(text: str) -> str:
@@ -550,7 +643,27 @@ def normalize(text: str) -> str:
     _check_text(text)
     if len(text) > _CACHE_MAX_LEN:
         return _run(text)
-    return _normalize_cached(text)
+    return _normalize_cached(text).text
+
+
+def normalize_many(texts: list[str]) -> tuple[list[str], list[str]]:
+    """``[normalize(t) for t in texts]`` and ``[normalize(normalize(t)) for t in texts]``, cheaply.
+
+    Feature extractors that take normalised text normalise it again (harmless by
+    idempotence); the second list is that text, computed only for outputs the
+    first run could not prove to be fixed points.
+
+    >>> normalize_many(["加-薇 ABC123"])
+    (['加微信 abc123'], ['加微信 abc123'])
+    """
+    once: list[str] = []
+    twice: list[str] = []
+    for t in texts:
+        _check_text(t)
+        info = _info(t)
+        once.append(info.text)
+        twice.append(info.text if info.fixed else normalize(info.text))
+    return once, twice
 
 
 @dataclass(frozen=True)
@@ -607,7 +720,7 @@ def normalize_with_offsets(text: str) -> Normalized:
     """
     _check_text(text)
     cur, starts, ends = _run_tracked(text)
-    return Normalized(cur, tuple(starts) + (len(text),), tuple(ends))
+    return Normalized(cur, (*starts, len(text)), tuple(ends))
 
 
 def _normalize_no_keywords(text: str) -> str:
