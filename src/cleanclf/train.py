@@ -31,7 +31,9 @@ from .errors import InputError, describe
 # Licences a shipped model must never train on. DATA.md marks none of the
 # shared sources this way today; the guard keeps a future one out.
 NONCOMMERCIAL = re.compile(r"non-?commercial|\bnc\b|cc by-nc", re.IGNORECASE)
-DEFAULT_C = 8.0
+DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
+DEFAULT_NB_C = 16.0      # NB-weighted logistic regression (classifier="nblr", the default)
+CLASSIFIERS = ("nblr", "lr")
 
 
 def shared_data_dir() -> Path | None:
@@ -132,14 +134,18 @@ def near_duplicate_groups(normalized: Sequence[str]) -> np.ndarray:
 
 
 def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = None,
-                   lexicons: dict | str | os.PathLike | None = None, C: float = DEFAULT_C,
+                   lexicons: dict | str | os.PathLike | None = None, C: float | None = None,
+                   classifier: str = "nblr", nb_alpha: float = 1.0,
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
-    One logistic regression per category on char n-grams (+ optional jieba
-    words) + lexicon hits + contact features of the normalised text, with
+    One linear classifier per category on char n-grams (+ optional jieba
+    words) + lexicon hits + contact features of the normalised text
+    (``classifier="nblr"``: logistic regression on naive-Bayes-scaled features,
+    :class:`~cleanclf.text.linear.NBLogisticRegression`; ``"lr"``: plain
+    logistic regression; ``C`` defaults to 16 and 8 respectively), with
     sigmoid calibration fitted on out-of-fold scores of a group K-fold that
     keeps near-duplicates in one fold. Thresholds: best F1 on ``dev_rows``
     among thresholds whose hard-negative false-positive rate stays within
@@ -151,12 +157,17 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
 
     from .text.features import make_text_features
     from .text.lexicon import read_lexicon_dir
+    from .text.linear import NBLogisticRegression
     from .text.model import MAX_TEXT_CHARS, TextModel
     from .text.normalize import normalize
 
     rows = list(rows)
     if not rows:
         raise InputError("rows: expected labelled posts, got none")
+    if classifier not in CLASSIFIERS:
+        raise InputError(f"classifier: expected one of {list(CLASSIFIERS)}, got {classifier!r}")
+    if C is None:
+        C = DEFAULT_NB_C if classifier == "nblr" else DEFAULT_C
     if not allow_noncommercial:
         bad = [r for r in rows if NONCOMMERCIAL.search(str(r.get("license") or ""))]
         if bad:
@@ -186,8 +197,11 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         if len(set(yc.tolist())) < 2:
             raise InputError(f"rows: category {cat!r} needs both 0 and 1 labels, got {Counter(yc.tolist())}")
         splits = list(GroupKFold(n_splits=cv).split(np.zeros(mask.sum()), yc, groups[mask]))
-        lr = LogisticRegression(C=C, solver="liblinear", max_iter=200)
-        clf = CalibratedClassifierCV(lr, method="sigmoid", cv=splits, ensemble=False)
+        if classifier == "nblr":
+            base = NBLogisticRegression(C=C, alpha=nb_alpha)
+        else:
+            base = LogisticRegression(C=C, solver="liblinear", max_iter=200)
+        clf = CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
         clf.fit(X[mask], yc)
         classifiers[cat] = clf
         counts[cat] = {"labelled": int(mask.sum()), "positive": int(yc.sum())}
@@ -195,7 +209,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
             print(f"{cat}: fitted on {mask.sum()} rows ({yc.sum()} positive), {time.perf_counter() - t0:.1f}s",
                   flush=True)
     meta = {
-        "params": {"C": C, "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
+        "params": {"classifier": classifier, "C": C, **({"nb_alpha": nb_alpha} if classifier == "nblr" else {}),
+                   "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
                    "char_max_features": char_max_features, "words": words, "cv": cv,
                    "calibration": "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"},
         "training": training_summary(rows),
@@ -362,7 +377,10 @@ def add_cli(subparsers) -> None:
                    help="drop rows whose source starts with PREFIX (repeatable)")
     t.add_argument("--exclude-licence", action="append", default=[], metavar="TEXT",
                    help="drop rows whose licence contains TEXT, e.g. 'research' or 'none stated' (repeatable)")
-    t.add_argument("--C", type=float, default=DEFAULT_C, help="inverse regularisation of the logistic regressions")
+    t.add_argument("--classifier", choices=CLASSIFIERS, default="nblr",
+                   help="nblr: logistic regression on naive-Bayes-scaled features (default); lr: plain")
+    t.add_argument("--C", type=float, default=None,
+                   help=f"inverse regularisation (default {DEFAULT_NB_C:g} for nblr, {DEFAULT_C:g} for lr)")
     t.add_argument("--words", action="store_true", help="add jieba word n-grams (slower scoring)")
     t.add_argument("--name", default=None)
     t.add_argument("--version", default=None)
@@ -381,7 +399,8 @@ def _cli_train(args) -> int:
     man = build_text_component(
         args.out, data_dir=args.data, train_files=args.train, dev_files=args.dev, lexicon_dir=args.lexicons,
         synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
-        exclude_licences=args.exclude_licence, name=args.name, version=args.version, C=args.C, words=args.words)
+        exclude_licences=args.exclude_licence, name=args.name, version=args.version, C=args.C, classifier=args.classifier,
+        words=args.words)
     dev = man["components"]["text"]["metrics"].get("dev")
     if dev:
         for c, r in dev["categories"].items():
