@@ -175,6 +175,10 @@ class TermMatcher:
         # Each regex line searched on its own: sre's literal-prefix scan makes
         # that ~6x faster than one big alternation tried at every position.
         self._compiled = [(name, re.compile(rx)) for name, rxs in self.regexes.items() for rx in rxs]
+        # Per regex, characters of which the text must hold one for it to match (None: no such
+        # set known); a text without any of them skips the search, which cannot change its hits.
+        self._needs = [_required_chars(rx) for _, rx in self._compiled]
+        self._triggers = frozenset().union(*(n for n in self._needs if n is not None))
 
     def __getstate__(self):
         return {"lists": self.lists, "regexes": self.regexes, "names": self.names}
@@ -198,11 +202,96 @@ class TermMatcher:
             # Some list regexes use lazy ".*?" between cues: bound the scanned
             # prefix so a hostile 2 MB post cannot make matching quadratic.
             head = text[:_REGEX_SCAN_CHARS]
-            for name, rx in self._compiled:
+            present = self._triggers.intersection(head)
+            for (name, rx), needs in zip(self._compiled, self._needs):
+                if needs is not None and needs.isdisjoint(present):
+                    continue
                 m = rx.search(head)
                 if m is not None and m.end() > m.start():
                     hits.append(Hit(m.group(), (name,), m.start(), m.end()))
         return hits
+
+
+def _required_chars(pattern: re.Pattern) -> frozenset | None:
+    """A set of characters of which any string the pattern can match in holds at least one.
+
+    Read off the parsed pattern: a literal, a small character class, a repeat of
+    at least one, a group, a positive lookaround (the looked-at text is in the
+    searched string too), the union over the branches of an alternation; of the
+    items of a sequence, the smallest such set. None when nothing is certain
+    (e.g. ``.*``, negated classes, case-insensitive letters), which means: always search.
+
+    >>> sorted(_required_chars(re.compile("(?:同城|附近).*?上门")))
+    ['上']
+    >>> _required_chars(re.compile("a?b*")) is None
+    True
+    """
+    try:
+        from re import _parser as parser  # Python >= 3.11
+        from re import _constants as c
+    except ImportError:  # pragma: no cover - older Pythons
+        try:
+            import sre_parse as parser  # type: ignore[no-redef]
+            import sre_constants as c  # type: ignore[no-redef]
+        except ImportError:
+            return None
+    try:
+        parsed = parser.parse(pattern.pattern, pattern.flags)
+    except Exception:
+        return None
+
+    def usable(ch: str, icase: bool) -> bool:
+        # Under IGNORECASE a letter also matches its other cases (and Unicode folds such as
+        # "K" KELVIN SIGN for "k"): only caseless characters are certain.
+        return not icase or (ch.lower() == ch and ch.upper() == ch and ch.casefold() == ch)
+
+    def item(op, av, icase: bool):
+        if op is c.LITERAL:
+            ch = chr(av)
+            return frozenset(ch) if usable(ch, icase) else None
+        if op is c.IN:
+            chars = set()
+            for sub_op, sub_av in av:
+                if sub_op is c.LITERAL:
+                    chars.add(chr(sub_av))
+                elif sub_op is c.RANGE and sub_av[1] - sub_av[0] < 64:
+                    chars.update(chr(x) for x in range(sub_av[0], sub_av[1] + 1))
+                else:
+                    return None
+            return frozenset(chars) if chars and all(usable(ch, icase) for ch in chars) else None
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, getattr(c, "POSSESSIVE_REPEAT", None)):
+            lo, _hi, body = av
+            return seq(body, icase) if lo >= 1 else None
+        if op is c.SUBPATTERN:
+            add_flags, del_flags = av[1], av[2]
+            sub_icase = (icase or bool(add_flags & c.SRE_FLAG_IGNORECASE)) and not (del_flags & c.SRE_FLAG_IGNORECASE)
+            return seq(av[-1], sub_icase)
+        if op is getattr(c, "ATOMIC_GROUP", None):
+            return seq(av, icase)
+        if op is c.ASSERT:
+            return seq(av[1], icase)
+        if op is c.BRANCH:
+            out = set()
+            for branch in av[1]:
+                need = seq(branch, icase)
+                if need is None:
+                    return None
+                out |= need
+            return frozenset(out)
+        return None
+
+    def seq(items, icase: bool):
+        best = None
+        for op, av in items:
+            need = item(op, av, icase)
+            if need is not None and (best is None or len(need) < len(best)):
+                best = need
+        return best
+
+    try:
+        return seq(parsed, bool(pattern.flags & re.IGNORECASE))
+    except Exception:  # an unknown opcode layout: no gate rather than a wrong one
+        return None
 
 
 def find_minor_signals(text: str) -> list[tuple[str, int, int]]:

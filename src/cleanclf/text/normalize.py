@@ -533,45 +533,36 @@ def _run_info(text: str) -> _Run:
     return _Run(out, fixed, tuple(trace) if trace else ())
 
 
+class _Lengths(NamedTuple):
+    multi: frozenset    # characters the table deletes or expands (not exactly one character out)
+    lengths: "object"   # numpy uint8 array: output length per code point (1 for unmapped ones)
+
+
 @lru_cache(maxsize=1)
-def _multi_chars() -> re.Pattern:
-    """Characters the table deletes or expands (anything but one character out): the only
-    positions where the offset map is not the identity."""
+def _lengths() -> _Lengths:
+    import numpy as np
+
     table = _char_table()
-    cps = sorted(c for c, v in table.items() if len(v) != 1)
-    ranges: list[str] = []
-    i = 0
-    while i < len(cps):
-        j = i
-        while j + 1 < len(cps) and cps[j + 1] == cps[j] + 1:
-            j += 1
-        lo, hi = re.escape(chr(cps[i])), re.escape(chr(cps[j]))
-        ranges.append(lo if i == j else f"{lo}-{hi}")
-        i = j + 1
-    return re.compile("[" + "".join(ranges) + "]" if ranges else "(?!)")
+    lengths = np.ones(0x110000, dtype=np.uint8)
+    for c, v in table.items():
+        lengths[c] = len(v)
+    return _Lengths(frozenset(chr(c) for c, v in table.items() if len(v) != 1), lengths)
 
 
 def _table_tracked(text: str) -> tuple[str, list[int], list[int]]:
-    """The character stage with offsets: (text, starts, ends) as a per-character loop would give,
-    but with the loop over the few deleted or expanded characters only."""
-    table = _char_table()
-    out = text.translate(table)
-    starts: list[int] = []
-    ends: list[int] = []
-    pos = 0
-    for m in _multi_chars().finditer(text):
-        i = m.start()
-        starts.extend(range(pos, i))
-        ends.extend(range(pos + 1, i + 1))
-        k = len(table[ord(text[i])])
-        if k:
-            starts.extend([i] * k)
-            ends.extend([i + 1] * k)
-        pos = i + 1
+    """The character stage with offsets: (text, starts, ends), as a per-character loop gives
+    (character ``i`` yields ``len(table[i])`` output characters, each from ``[i, i + 1)``),
+    without a Python loop over the characters."""
+    out = text.translate(_char_table())
     n = len(text)
-    starts.extend(range(pos, n))
-    ends.extend(range(pos + 1, n + 1))
-    return out, starts, ends
+    lens = _lengths()
+    if lens.multi.isdisjoint(text):  # most texts: one character out per character in
+        return out, list(range(n)), list(range(1, n + 1))
+    import numpy as np
+
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    src = np.repeat(np.arange(n), lens.lengths[cps])
+    return out, src.tolist(), (src + 1).tolist()
 
 
 def _run_tracked(text: str, info: _Run | None = None) -> tuple[str, list[int], list[int]]:
