@@ -94,10 +94,10 @@ def test_unsupported_vectorizers_are_refused_not_approximated():
 def test_lookup_table_is_shared_and_rebuilt_after_a_refit():
     vec = TfidfVectorizer(analyzer="char", lowercase=False).fit(["ab", "bc"])
     first = fast_char_ngrams(vec)
-    assert fast_char_ngrams(vec).keys_ is first.keys_
+    assert fast_char_ngrams(vec).slot_keys_ is first.slot_keys_
     vec.fit(["xyz", "zz"])
     again = fast_char_ngrams(vec)
-    assert again.keys_ is not first.keys_
+    assert again.slot_keys_ is not first.slot_keys_
     _same(again.transform(["xyz", "ab"]), vec.transform(["xyz", "ab"]))
     assert again.get_feature_names_out().tolist() == vec.get_feature_names_out().tolist()
 
