@@ -103,6 +103,34 @@ def test_spaced_digits_collapsed_but_two_numbers_stay_apart():
     assert norm("3.5元") == "3.5元"
 
 
+def test_spaced_out_and_separated_codes_joined():
+    assert norm("韵-黄色 K U C 5 3 4") == "韵黄色 kuc534"
+    assert norm("B A R B I E") == "barbie"
+    assert norm("落 fta*6*7*6 卖片") == "落 fta676 卖片"
+    assert norm("pa.a.4.9.5唛片") == "paa495唛片"
+    assert norm("c~t~6~0~85") == "ct6085"
+    assert norm("加QQ2737^40658") == "加qq273740658"
+
+
+def test_code_rules_leave_ordinary_text_and_handles_alone():
+    assert norm("I love u r a star") == "i love u r a star"  # three single letters are English
+    assert norm("12-05-20 ok") == "12-05-20 ok"            # two separators: a date
+    assert norm("version 1.2.3 of it") == "version 1.2.3 of it"
+    assert norm("wx: ab_cd_12_34") == "微信: ab_cd_12_34"    # underscores belong to WeChat IDs
+    assert norm("covid-19 和 t.me") == "covid-19 和 t.me"
+
+
+def test_decorative_radical_and_enumeration_comma():
+    assert norm("忍不丶住眼泪") == "忍不住眼泪"
+    assert norm("色哥哥、、拍、、慰、视、频") == "色哥哥拍慰视频"
+    assert norm("台湾、巴基斯坦、肯尼亚") == "台湾、巴基斯坦、肯尼亚"  # a list of words keeps its commas
+
+
+def test_slang_initials_next_to_chinese():
+    assert norm("flj资源") == "福利姬资源"
+    assert norm("lsp进来") == "老色批进来"
+
+
 def test_split_characters():
     assert norm("弓虽") == "强"
     assert norm("氵壬 荡") == "淫荡"

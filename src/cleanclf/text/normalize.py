@@ -108,7 +108,9 @@ _KEEP = frozenset("💋🍑🍆💦👅🔞☎📞📱")
 # Decorations outside the dropped categories: bullets and middle dots (Po),
 # runic letters used as end markers ("ᚰ", "ᚠ", "ᛀ" in hundreds of tg-spam
 # rows), Hangul fillers used as invisible spaces ("ㅤ" in tg-spam).
-_EXTRA_DROP = "•·‧∙・‥\u3164\u1160\uffa0" + "".join(chr(c) for c in range(0x16A0, 0x1700))
+# 丶 (a radical, never punctuation in modern text) is strewn between characters as
+# decoration ("忍不丶住", "有丶感兴趣", "违章丶代交" in tg-spam and sms800k rows).
+_EXTRA_DROP = "•·‧∙・‥丶\u3164\u1160\uffa0" + "".join(chr(c) for c in range(0x16A0, 0x1700))
 
 _DIGIT_WORDS = {  # Chinese numerals, incl. 幺 (1 on the phone) and 两, and the financial forms
     "〇": "0", "零": "0", "一": "1", "幺": "1", "二": "2", "两": "2", "三": "3", "四": "4",
@@ -296,6 +298,22 @@ def _rules(keywords: bool = True) -> tuple[_Rule, ...]:
         # replaced group: a pattern that starts with a character class lets the
         # regex engine skip ahead quickly; one that starts with a lookbehind does not.)
         (rf"[{C}](?P<k>[ \t\-*_./|~\\=^`'\"]{{1,3}})(?=[{C}])", "", "tg-spam separators", (_SEPS,)),
+        # A code spelt in pairs and single characters ("pa.a.4.9.5", "c~t~6~0~85"): at
+        # least three separators, none a space or an underscore (WeChat IDs have them).
+        (r"(?<![a-z0-9])[a-z0-9]{1,2}(?:[*~|/^\\`.-]{1,3}[a-z0-9]{1,2}(?![a-z0-9])){3,}", _join_singles,
+         "separated codes", ("*~|/^\\`.-",)),
+        # A code or handle spelt one character at a time with spaces or separators between
+        # ("K U C 5 3 4", "𝙎 𝙆 E 5 9 7", "B A R B I E" in tg-spam and backpage rows): at
+        # least four single letters/digits, so ordinary English ("u r a") stays.
+        (r"(?<![a-z0-9])[a-z0-9](?:[ \t*~|/^\\`_.-]{1,3}[a-z0-9](?![a-z0-9])){3,}", _join_singles,
+         "spaced-out codes", (_SEPS,)),
+        # Rare separators inside a code ("2737^40658" in tg-spam): *, ~, |, ^, backslash and
+        # backtick between letters/digits never belong to a handle or a word.
+        (r"(?<=[a-z0-9])(?P<k>[*~|^\\`]{1,3})(?=[a-z0-9])", "", "separators inside codes", ("*~|^\\`",)),
+        # The enumeration comma strewn between single characters ("色哥哥、、拍、、慰、视、频"
+        # in tg-spam): only next to a single character between two of them, so that
+        # lists of words ("台湾、巴基斯坦、肯尼亚") keep their commas.
+        (rf"(?:(?<=[{C}])、{{1,2}}(?=[{C}]、)|(?<=、[{C}])、{{1,2}}(?=[{C}]))", "", "、 between single characters", ("、",)),
         # Split characters, only those attested in the data (synthetic
         # comments: "氵壬 荡", "女且女且", "亻半你") or classic (弓虽, 身寸).
         (r"弓虽|身寸|氵壬|女且女且|亻半|口勿|扌喿", _SPLIT_CHARS.__getitem__, "split characters", ("弓身氵女亻口扌",)),
@@ -312,12 +330,22 @@ def _rules(keywords: bool = True) -> tuple[_Rule, ...]:
     return tuple(_Rule(re.compile(p), r, s, tuple(frozenset(n) for n in needs)) for p, r, s, needs in rules)
 
 
+_SINGLE_SEP = re.compile(r"[ \t*~|/^\\`_.-]+")
+
+
+def _join_singles(s: str) -> str:
+    return _SINGLE_SEP.sub("", s)
+
+
 _SPLIT_CHARS = {"弓虽": "强", "身寸": "射", "氵壬": "淫", "女且女且": "姐姐", "亻半": "伴", "口勿": "吻", "扌喿": "操"}
 
 _PINYIN = {  # pinyin and initials of key words (tg-spam "yp上第三方", synthetic "pao友")
     "yuepao": "约炮", "yp": "约炮", "baoye": "包夜", "shangmen": "上门", "loufeng": "楼凤",
     "paoyou": "炮友", "luoliao": "裸聊", "zuoai": "做爱",
     "vx": "微信", "wx": "微信", "weixin": "微信", "weixing": "微信", "vxin": "微信",
+    # Slang initials attested in tg-spam / synthetic positives next to Chinese text
+    # ("flj资源", "ghs群", "lsp进"): 福利姬 (paid porn-clip seller), 搞黄色, 老色批.
+    "flj": "福利姬", "ghs": "搞黄色", "lsp": "老色批",
 }
 
 
@@ -339,7 +367,7 @@ def _keyword_rules() -> list[tuple[str, Repl, str, tuple[str, ...]]]:
         (rf"[薇嶶媺溦喂徽伟卫韦][信心]|{_LAT_BEFORE}v[信心]", "微信", "tg-spam 微信 spellings", (Wv, "信心")),
         (r"微x(?![a-z])", "微信", "微x", ("微", "x")),
         # Pinyin and initials (one alternation: one scan for all of them).
-        (rf"(?:{'|'.join(w[0] + _lat_before(w[0]) + w[1:] for w in sorted(_PINYIN, key=len, reverse=True))})(?![a-z])", _PINYIN.__getitem__, "pinyin / initials", ("vwybslpz",)),
+        (rf"(?:{'|'.join(w[0] + _lat_before(w[0]) + w[1:] for w in sorted(_PINYIN, key=len, reverse=True))})(?![a-z])", _PINYIN.__getitem__, "pinyin / initials", ("vwybslpzfg",)),
         # Any stand-in followed by a handle or number: "威信TWW236", "伽韦 sx106107",
         # "V: abc123", "v17694860483".
         # A Latin v must be set off from the handle ("v abc123", "v:abc123") or
