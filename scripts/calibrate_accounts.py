@@ -11,7 +11,9 @@ and the model refitted) with positives = offending accounts with >= 5 offending 
 and negatives = benign accounts + offending accounts with a single offending post (one
 post is not "large amounts"); 2-4 posts are left out of the fit. The threshold is the
 lowest account score at which, on these simulated accounts, benign false positives stay
-<= 0.2 % and precision against benign accounts >= 0.99. lewd_images has no labelled
+<= ``--max-fpr`` (0.1 %) and precision against benign accounts >= 0.99 (0.2 % left the
+half-1 benchmark at 0.52 % benign FPR for default@0.2.0: the margin has to absorb the
+difference between the halves). lewd_images has no labelled
 account data: it reuses the explicit_text weights for the volume features (profile and
 contact weights 0) and the same threshold -- a documented assumption, not a fit.
 """
@@ -73,6 +75,8 @@ def main(argv=None) -> int:
     p.add_argument("--n-benign", type=int, default=4000)
     p.add_argument("--n-offending", type=int, default=3000)
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--max-fpr", type=float, default=0.001,
+                   help="benign-account false-positive rate allowed on the calibration half (default 0.001)")
     p.add_argument("--dry-run", action="store_true")
     a = p.parse_args(argv)
     clf = cleanclf.load(Path(a.bundle), trust=True) if a.bundle != "default" else cleanclf.load()
@@ -104,7 +108,7 @@ def main(argv=None) -> int:
         m = AccountModel({"weights": {c: w}}, clf.thresholds)
         pos = [m.score_features(c, f[c]) for (acc, meta), f in zip(sims, feats) if meta["kind"] == c and meta["k"] >= 5]
         neg = [m.score_features(c, f[c]) for (acc, meta), f in zip(sims, feats) if meta["kind"] == "benign"]
-        thresholds[c] = choose_threshold(pos, neg)
+        thresholds[c] = choose_threshold(pos, neg, max_fpr=a.max_fpr)
         fit_report[c] = {"fit_accounts": int(len(y)), "fit_positives": int(y.sum()),
                          "recall_ge5_at_threshold": round(float(np.mean(np.asarray(pos) >= thresholds[c])), 4),
                          "benign_fpr_at_threshold": round(float(np.mean(np.asarray(neg) >= thresholds[c])), 5)}
@@ -124,7 +128,8 @@ def main(argv=None) -> int:
         "calibration": {
             "data": "simulated accounts from half 0 of shared/data/text/dev.jsonl (split_half); train never used",
             "post_thresholds": clf.thresholds, "text_model": clf.model_id,
-            "n_benign": a.n_benign, "n_offending": a.n_offending, "seed": a.seed, "fit": fit_report,
+            "n_benign": a.n_benign, "n_offending": a.n_offending, "seed": a.seed, "max_fpr": a.max_fpr,
+            "fit": fit_report,
             "lewd_images": "not fitted: explicit_text volume weights and threshold reused (no account-level image data)",
         },
     }

@@ -66,3 +66,28 @@ def test_thresholds_respect_the_hard_negative_bound(tiny_text_model):
     thr = choose_thresholds(tiny_text_model, rows, max_hard_negative_fpr=0.0)
     scores = tiny_text_model.score_texts([r["text"] for r in rows])
     assert scores[1]["solicitation"] < thr["solicitation"] and scores[2]["solicitation"] < thr["solicitation"]
+
+
+def test_rebuilt_component_writes_a_hashed_card_and_keeps_its_notes(tmp_path):
+    from conftest import tiny_rows
+
+    from cleanclf.models import read_manifest, verify_bundle
+    from cleanclf.train import CARD_NOTES_MARKER, TEXT_CARD, build_text_component
+
+    rows = tiny_rows()
+    train, dev = _write(tmp_path, rows, "train.jsonl"), _write(tmp_path, rows, "dev.jsonl")
+    lex = tmp_path / "lex"
+    lex.mkdir()
+    (lex / "porn_zh_demo.txt").write_text("# source: written for this test; licence: CC0\n黄片\n", encoding="utf-8")
+    out = tmp_path / "bundle"
+    out.mkdir()
+    (out / TEXT_CARD).write_text(f"# old card\nstale figures\n{CARD_NOTES_MARKER}\n## Kept notes\nmeasured by hand\n",
+                                 encoding="utf-8")
+    man = build_text_component(out, train_files=[str(train)], dev_files=[str(dev)], lexicon_dir=lex,
+                               verbose=False, cv=2)
+    card = (out / TEXT_CARD).read_text(encoding="utf-8")
+    assert "stale figures" not in card and "## Kept notes\nmeasured by hand" in card
+    assert "naive-Bayes" in card and "## Metrics on the dev split" in card
+    assert man["components"]["text"]["files"] == ["text_model.pkl.gz", TEXT_CARD]
+    assert TEXT_CARD in read_manifest(out)["files"]
+    verify_bundle(out)  # the card is hashed: the bundle verifies as written

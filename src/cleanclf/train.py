@@ -34,6 +34,10 @@ NONCOMMERCIAL = re.compile(r"non-?commercial|\bnc\b|cc by-nc", re.IGNORECASE)
 DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
 DEFAULT_NB_C = 16.0      # NB-weighted logistic regression (classifier="nblr", the default)
 CLASSIFIERS = ("nblr", "lr")
+TEXT_CARD = "CARD-text.md"
+#: Everything after this line of a text model card is kept when the component is rebuilt
+#: (benchmark figures and weaknesses, written by people; the rest is rendered).
+CARD_NOTES_MARKER = "<!-- notes below are kept when `cleanclf train` rebuilds this card -->"
 
 
 def shared_data_dir() -> Path | None:
@@ -346,8 +350,10 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
         "categories": list(TEXT_CATEGORIES),
         "thresholds": model.thresholds,
         "thresholds_from": model.meta.get("thresholds_from", "fixed 0.5 (no dev rows)"),
-        "model": "char n-grams + lexicon hits + contact features of normalised text; "
-                 "one logistic regression per category, sigmoid-calibrated",
+        "model": "char n-grams + lexicon hits + contact features of normalised text; one "
+                 + ("logistic regression on naive-Bayes-scaled features (NBSVM)"
+                    if model.meta["params"].get("classifier") == "nblr" else "logistic regression")
+                 + " per category, sigmoid-calibrated",
         "params": model.meta["params"],
         "training_data": model.meta["training"],
         "training_fingerprint": fingerprint(train),
@@ -358,6 +364,17 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
         "metrics": metrics,
         "rebuild": "cleanclf train --out models/default  (reads ../shared/data or $CLEANCLF_DATA)",
     }
+    manifest = update_component(out_dir, "text", section, name=name, version=version)
+    # The model card is part of the component (hashed like the model): rendered from the
+    # manifest, with the hand-kept notes below CARD_NOTES_MARKER of an existing card carried over.
+    card = out_dir / TEXT_CARD
+    notes = ""
+    if card.is_file():
+        old = card.read_text(encoding="utf-8")
+        if CARD_NOTES_MARKER in old:
+            notes = CARD_NOTES_MARKER + old.split(CARD_NOTES_MARKER, 1)[1]
+    card.write_text(text_model_card(manifest, notes), encoding="utf-8")
+    section["files"] = [filename, TEXT_CARD]
     return update_component(out_dir, "text", section, name=name, version=version)
 
 
