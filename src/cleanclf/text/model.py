@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import pickle
+import re
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -227,10 +228,12 @@ class TextModel:
             hits = []
         elif hits is None:
             hits = lex.hits(normed)
-        minors = find_minor_signals(normed)
         sexual_hit = any(list_category(n) for h in hits for n in h.lists) if hits else False
         near = any(scores[c] >= ESCALATE_FRACTION * thresholds[c] for c in TEXT_CATEGORIES)
-        escalate = bool(minors) and (bool(labels) or near or sexual_hit)
+        # Signs of minors matter only next to sexual content or solicitation: look for
+        # them only then (most texts are neither, and the search is a full scan).
+        minors = find_minor_signals(normed) if (labels or near or sexual_hit) else []
+        escalate = bool(minors)
         if contacts_fired is None:
             contacts_fired = "contacts" not in blocks or _any(xrow, blocks["contacts"])
         nz = None
@@ -414,14 +417,16 @@ def _any(xrow, block) -> bool:
 def _text_problem(t: Any, i: int) -> dict | None:
     if not isinstance(t, str):
         return {"type": "TypeError", "message": f"texts[{i}]: expected str, got {describe(t)}"}
-    if not t.strip():
+    if not t or t.isspace():
         return {"type": "ValueError", "message": f"texts[{i}]: empty text, nothing to score"}
-    try:
-        t.encode("utf-8")
-    except UnicodeEncodeError as exc:
+    m = _SURROGATE.search(t)  # a scan without the copy t.encode() would make
+    if m is not None:
         return {"type": "ValueError",
-                "message": f"texts[{i}]: not valid Unicode (lone surrogate at index {exc.start})"}
+                "message": f"texts[{i}]: not valid Unicode (lone surrogate at index {m.start()})"}
     return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _copy(res: dict) -> dict:
