@@ -41,8 +41,23 @@ def _mem(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def schedstat(pid: int) -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for a CPU) of one process; None when gone.
+
+    From /proc/PID/schedstat. A process's lifetime minus these two is the time it slept: for
+    a worker, time spent waiting for work from the parent. Unlike wall clock this does not
+    depend on how loaded the machine is; the run-queue wait is what other processes cost it.
+    """
+    try:
+        f = Path(f"/proc/{pid}/schedstat").read_text().split()
+        return int(f[0]) / 1e9, int(f[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def run(cmd: list[str]) -> dict:
     peak = {"rss": 0, "pss": 0, "procs": 0, "parent_cpu": 0.0}
+    sched: dict[int, list] = {}  # pid -> [first seen s, last seen s, on-CPU s, run-queue wait s]
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -56,6 +71,14 @@ def run(cmd: list[str]) -> dict:
             peak["pss"] = max(peak["pss"], sum(m[1] for m in mem))
             peak["procs"] = max(peak["procs"], len(pids))
             peak["parent_cpu"] = max(peak["parent_cpu"], cpu_seconds(proc.pid))
+            now = time.monotonic() - t0
+            for pid in pids:
+                st = schedstat(pid)
+                if st is not None:
+                    rec = sched.setdefault(pid, [now, now, 0.0, 0.0])
+                    rec[1:] = [now, *st]
+            if len(pids) > 1 and "parent_cpu_at_fork" not in peak and proc.pid in sched:
+                peak["parent_cpu_at_fork"] = sched[proc.pid][2]
             time.sleep(0.1)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -68,8 +91,25 @@ def run(cmd: list[str]) -> dict:
     tree_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)  # parent + reaped workers
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
-    return {"wall": wall, "cpu": tree_cpu, "parent_cpu": peak["parent_cpu"], "rss_mb": peak["rss"] / 1024, "pss_mb": peak["pss"] / 1024, "procs": peak["procs"],
-            "summary": err.strip().splitlines()[-1]}
+    workers = [v for pid, v in sched.items() if pid != proc.pid]
+    par = sched.get(proc.pid, [0.0, wall, 0.0, 0.0])
+    diag = {
+        # when the first worker appeared: the serial start-up (imports, model load) before scoring
+        "startup": min((v[0] for v in workers), default=0.0),
+        # worker seconds spent asleep, i.e. waiting for the parent to hand them a chunk
+        "worker_idle": sum(max(0.0, (v[1] - v[0]) - v[2] - v[3]) for v in workers),
+        "worker_cpu": sum(v[2] for v in workers),
+        # worker seconds runnable but not running: other processes (the parent, other jobs) held the cores
+        "worker_wait": sum(v[3] for v in workers),
+        # the parent's CPU once the workers exist, against the workers' CPU
+        "parent_cpu_run": max(0.0, par[2] - peak.get("parent_cpu_at_fork", par[2])),
+        # wall clock the scoring lost to other processes holding the cores: the parent's
+        # run-queue wait with no workers, else the most-delayed worker's (an estimate)
+        "lost_to_load": max((v[3] for v in workers), default=par[3]),
+    }
+    return {"wall": wall, "cpu": tree_cpu, "parent_cpu": peak["parent_cpu"], "rss_mb": peak["rss"] / 1024,
+            "pss_mb": peak["pss"] / 1024, "procs": peak["procs"], "summary": err.strip().splitlines()[-1], **diag}
+
 
 
 def dump(n: int) -> Path:
@@ -99,12 +139,21 @@ def main(argv=None) -> int:
         print(f"n={n} jobs={j}: {speed[j]:.0f} accounts/s, CPU {r['cpu']:.1f}s (parent {r['parent_cpu']:.1f}s), "
               f"load avg {os.getloadavg()[0]:.1f}, peak RSS {r['rss_mb']:.0f} MB, PSS {r['pss_mb']:.0f} MB "
               f"| {r['summary']}", flush=True)
+        if r["worker_cpu"]:
+            print(f"  diagnostics: start-up before the first worker {r['startup']:.1f}s; worker CPU {r['worker_cpu']:.1f}s, "
+                  f"asleep waiting for work {r['worker_idle']:.1f}s, runnable but not running {r['worker_wait']:.1f}s; "
+                  f"parent CPU while workers ran {r['parent_cpu_run']:.1f}s "
+                  f"({100 * r['parent_cpu_run'] / max(r['worker_cpu'], 1e-9):.1f} % of the workers')", flush=True)
     if 1 in speed and 2 in speed:
         r1 = next(r for rn, rj, r in rows if rj == 1)
         r2 = next(r for rn, rj, r in rows if rj == 2)
         print(f"scaling jobs=2 / jobs=1 (wall): {speed[2] / speed[1]:.2f}x; CPU-bound ceiling from CPU seconds "
               f"(2 x jobs=1 CPU / jobs=2 CPU, i.e. the speed-up on two idle cores): "
               f"{2 * r1['cpu'] / r2['cpu']:.2f}x", flush=True)
+        w1, w2 = r1["wall"] - r1["lost_to_load"], r2["wall"] - r2["lost_to_load"]
+        print(f"scaling with each run's run-queue wait taken off its wall clock (an estimate of an idle machine): "
+              f"{w1 / w2:.2f}x ({r1['lost_to_load']:.1f}s and {r2['lost_to_load']:.1f}s lost to other processes)",
+              flush=True)
     mem = []
     for n in [int(x) for x in a.sizes.split(",")]:
         if any(rn == n and rj == 2 for rn, rj, _ in rows):

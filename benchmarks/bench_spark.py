@@ -61,17 +61,71 @@ def child_batch(a) -> dict:
     return {"accounts": n, "seconds": time.monotonic() - t0, "load_seconds": load}
 
 
+def _kind(pid: int, me: int) -> str:
+    if pid == me:
+        return "driver"
+    try:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return "other"
+    if b"java" in cmd.split(b"\0", 1)[0]:
+        return "jvm"
+    return "python_workers" if b"pyspark" in cmd else "other"
+
+
+def _sched(pid: int) -> tuple[float, float, float] | None:
+    """(on-CPU s, run-queue wait s, age s) of one process from /proc; None when it is gone."""
+    try:
+        run, wait = (int(x) / 1e9 for x in Path(f"/proc/{pid}/schedstat").read_text().split()[:2])
+        start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
+        return run, wait, float(Path("/proc/uptime").read_text().split()[0]) - start
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _snapshot() -> dict[int, tuple[str, tuple]]:
+    me = os.getpid()
+    return {p: (_kind(p, me), st) for p in tree(me) if (st := _sched(p)) is not None}
+
+
+def _split_cpu(before: dict, after: dict, seconds: float) -> dict:
+    """CPU seconds of score_file alone per process kind, and the Python workers' sleep.
+
+    A Python worker's sleep (its time alive during the run minus CPU and run-queue wait) is
+    time it waited for the JVM to hand it rows (or sat idle between tasks); the run-queue
+    wait is time it was ready but the cores were busy (the JVM, the other worker, other jobs).
+    """
+    out = {"cpu_driver": 0.0, "cpu_jvm": 0.0, "cpu_python_workers": 0.0, "cpu_other": 0.0,
+           "worker_sleep": 0.0, "worker_wait": 0.0}
+    pids = set(after) | set(before)
+    for p in pids:
+        kind, st1 = after.get(p, before.get(p))
+        st0 = before.get(p, (kind, (0.0, 0.0, 0.0)))[1]
+        out[f"cpu_{kind}"] += st1[0] - st0[0]
+        if kind == "python_workers":
+            alive = min(st1[2], seconds) - (st0[2] if p in before else 0.0)
+            out["worker_sleep"] += max(0.0, alive - (st1[0] - st0[0]) - (st1[1] - st0[1]))
+            out["worker_wait"] += st1[1] - st0[1]
+    return out
+
+
 def child_spark(a) -> dict:
     from cleanclf.spark import _session, score_file
 
     t0 = time.monotonic()
-    spark = _session(a.master, {"spark.driver.host": "127.0.0.1"})
+    conf = {"spark.driver.host": "127.0.0.1", **dict(kv.split("=", 1) for kv in (a.conf or []))}
+    spark = _session(a.master, conf)
     spark.sparkContext.setLogLevel("ERROR")
     spark.range(1).count()  # the JVM is up and has run a job
     startup = time.monotonic() - t0
+    before = _snapshot()
+    t1 = time.monotonic()
     try:
         s = score_file(a.dump, a.out, spark=spark, model=_model_arg(a.model), trust_model=True,
                        partitions=a.partitions)
+        # Python workers that exited before the end are missed (Spark keeps reused idle
+        # workers for a minute, so within one run they normally are all still there).
+        s.update(_split_cpu(before, _snapshot(), time.monotonic() - t1))
     finally:
         spark.stop()
     s["startup_seconds"] = startup
@@ -142,6 +196,7 @@ def main(argv=None) -> int:
         p.add_argument("--model")
         p.add_argument("--master")
         p.add_argument("--partitions", type=int)
+        p.add_argument("--conf", action="append")
         a = p.parse_args(argv[1:])
         res = child_batch(a) if a.kind == "batch" else child_spark(a)
         print(json.dumps(res))
@@ -150,7 +205,10 @@ def main(argv=None) -> int:
     p.add_argument("--n", type=int, default=20000, help="accounts in the generated dump (make_dump.py)")
     p.add_argument("--model", default="default", help="bundle name, or a directory (loaded with trust)")
     p.add_argument("--masters", default="local[1],local[2]")
-    p.add_argument("--partitions", type=int, default=8, help="scoring tasks (same for every master)")
+    p.add_argument("--partitions", type=int, default=None,
+                   help="scoring tasks, the same for every master (default: score_file's own choice per master)")
+    p.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE", help="extra Spark setting (repeatable)")
+    p.add_argument("--skip-batch", action="store_true", help="reuse the batch reference output of an earlier run")
     a = p.parse_args(argv)
     d = dump(a.n)
     common = ["--dump", str(d), "--model", a.model]
@@ -158,12 +216,15 @@ def main(argv=None) -> int:
           f"cpus={os.cpu_count()} load-avg-before={os.getloadavg()[0]:.1f}", flush=True)
     results = {}
     ref = OUT / f"v-spark-bench-{a.n}-batch.jsonl"
-    results["batch jobs=1"] = r = run(["batch", *common, "--out", str(ref)])
-    print(f"batch jobs=1: {a.n / r['seconds']:.0f} acc/s ({r['seconds']:.1f}s, load {r['load_seconds']:.1f}s), "
-          f"CPU {r['cpu']:.1f}s, load avg {os.getloadavg()[0]:.1f}", flush=True)
+    if not (a.skip_batch and ref.exists()):
+        results["batch jobs=1"] = r = run(["batch", *common, "--out", str(ref)])
+        print(f"batch jobs=1: {a.n / r['seconds']:.0f} acc/s ({r['seconds']:.1f}s, load {r['load_seconds']:.1f}s), "
+              f"CPU {r['cpu']:.1f}s, load avg {os.getloadavg()[0]:.1f}", flush=True)
+    extra = [x for kv in a.conf for x in ("--conf", kv)]
     for m in a.masters.split(","):
         out = OUT / f"v-spark-bench-{a.n}-{m.replace('[', '').replace(']', '')}.jsonl"
-        r = run(["spark", *common, "--out", str(out), "--master", m, "--partitions", str(a.partitions)])
+        r = run(["spark", *common, "--out", str(out), "--master", m, *extra,
+                 *(["--partitions", str(a.partitions)] if a.partitions else [])])
         same = out.read_bytes() == ref.read_bytes()
         r["identical"] = same
         results[f"spark {m}"] = r
@@ -171,12 +232,16 @@ def main(argv=None) -> int:
               f"excluded), CPU {r['cpu']:.1f}s, worker peak RSS {r['worker_rss_mb']:.0f} MB x {r['worker_procs']}, "
               f"tree peak RSS {r['tree_rss_mb']:.0f} MB, identical to batch: {same}, "
               f"load avg {os.getloadavg()[0]:.1f}", flush=True)
-    b = results["batch jobs=1"]
+        print(f"  score_file only: CPU JVM {r['cpu_jvm']:.1f}s, Python workers {r['cpu_python_workers']:.1f}s, "
+              f"driver {r['cpu_driver']:.1f}s, other processes of the tree {r['cpu_other']:.1f}s; workers asleep {r['worker_sleep']:.1f}s, runnable but not running "
+              f"{r['worker_wait']:.1f}s; {r['partitions']} partitions; stages "
+              + ", ".join(f"{k} {v:.1f}s" for k, v in r["stages"].items()), flush=True)
+    b = results.get("batch jobs=1")
     s1, s2 = results.get("spark local[1]"), results.get("spark local[2]")
     print("\n| run | accounts/s | seconds | CPU s | identical |\n|---|---:|---:|---:|---|")
     for k, r in results.items():
         print(f"| {k} | {a.n / r['seconds']:.0f} | {r['seconds']:.1f} | {r['cpu']:.1f} | {r.get('identical', 'ref')} |")
-    if s1:
+    if s1 and b:
         print(f"\nper-core overhead (batch jobs=1 acc/s / spark local[1] acc/s): {s1['seconds'] / b['seconds']:.2f}x "
               f"(target <= 1.5x); CPU-seconds ratio {s1['cpu'] / b['cpu']:.2f}x")
     if s1 and s2:
