@@ -21,7 +21,7 @@ import threading
 import time
 from pathlib import Path
 
-from _proc import cpu_seconds, tree  # benchmarks/ is sys.path[0] when run as a script
+from _proc import cpu_seconds, schedstat, tree  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -39,20 +39,6 @@ def _mem(pid: int) -> tuple[int, int]:
     except OSError:
         pass
     return rss, pss
-
-
-def schedstat(pid: int) -> tuple[float, float] | None:
-    """(seconds on a CPU, seconds runnable but waiting for a CPU) of one process; None when gone.
-
-    From /proc/PID/schedstat. A process's lifetime minus these two is the time it slept: for
-    a worker, time spent waiting for work from the parent. Unlike wall clock this does not
-    depend on how loaded the machine is; the run-queue wait is what other processes cost it.
-    """
-    try:
-        f = Path(f"/proc/{pid}/schedstat").read_text().split()
-        return int(f[0]) / 1e9, int(f[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def run(cmd: list[str]) -> dict:
@@ -109,7 +95,6 @@ def run(cmd: list[str]) -> dict:
     }
     return {"wall": wall, "cpu": tree_cpu, "parent_cpu": peak["parent_cpu"], "rss_mb": peak["rss"] / 1024,
             "pss_mb": peak["pss"] / 1024, "procs": peak["procs"], "summary": err.strip().splitlines()[-1], **diag}
-
 
 
 def dump(n: int) -> Path:

@@ -26,7 +26,7 @@ import threading
 import time
 from pathlib import Path
 
-from _proc import cpu_seconds, tree  # benchmarks/ is sys.path[0] when run as a script
+from _proc import age_seconds, cpu_seconds, schedstat, tree  # benchmarks/ is sys.path[0] when run as a script
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -74,13 +74,9 @@ def _kind(pid: int, me: int) -> str:
 
 
 def _sched(pid: int) -> tuple[float, float, float] | None:
-    """(on-CPU s, run-queue wait s, age s) of one process from /proc; None when it is gone."""
-    try:
-        run, wait = (int(x) / 1e9 for x in Path(f"/proc/{pid}/schedstat").read_text().split()[:2])
-        start = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]) / os.sysconf("SC_CLK_TCK")
-        return run, wait, float(Path("/proc/uptime").read_text().split()[0]) - start
-    except (OSError, IndexError, ValueError):
-        return None
+    """(on-CPU s, run-queue wait s, age s) of one process; None when it is gone."""
+    st, age = schedstat(pid), age_seconds(pid)
+    return None if st is None or age is None else (*st, age)
 
 
 def _snapshot() -> dict[int, tuple[str, tuple]]:
