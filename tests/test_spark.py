@@ -52,6 +52,19 @@ def test_bad_options_name_the_argument(kw, arg):
         score_file("in.jsonl", "out.jsonl", **kw)
 
 
+def test_default_partitions_are_whole_rounds_of_the_cores():
+    from cleanclf.spark import default_partitions
+
+    for records in (0, 1, 20_000, 99_999, 100_000, 1_000_000, 10_000_000):
+        for cores in (1, 2, 3, 8, 64):
+            n = default_partitions(records, cores)
+            assert n % cores == 0 and n >= 2 * cores, (records, cores, n)
+            assert records / n <= 20_000, (records, cores, n)  # no task above the per-task cap
+            assert n - cores < max(2 * cores, -(-records // 20_000))  # and no extra round
+    assert default_partitions(100_000, 2) == 6  # 5 would leave a core idle for the last round
+    assert default_partitions(1000, 0) == 2  # a nonsense parallelism still gives a valid count
+
+
 def test_bad_extensions_name_the_path(tmp_path):
     pytest.importorskip("pyspark")
     from cleanclf.spark import score_file

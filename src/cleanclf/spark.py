@@ -454,6 +454,22 @@ def _session(master: str, extra_conf: dict | None):
     return b.getOrCreate()
 
 
+def default_partitions(records: int, parallelism: int, per_task: int = 20_000) -> int:
+    """Scoring tasks for ``records`` on ``parallelism`` cores: a whole number of rounds.
+
+    At least two tasks per core and at most ~``per_task`` records per task, rounded UP to a
+    multiple of ``parallelism`` so the last round keeps every core busy. (5 equal tasks on
+    2 cores run in 3 rounds, the last on one core: that capped local[2] at 1.50x local[1]
+    on 100k accounts; 6 tasks gave 1.77x, benchmarks/RESULTS-spark.md.)
+
+    >>> default_partitions(100_000, 2), default_partitions(20_000, 2), default_partitions(1_000_000, 8)
+    (6, 4, 56)
+    """
+    parallelism = max(1, int(parallelism))
+    n = max(2 * parallelism, math.ceil(records / per_task))
+    return -(-n // parallelism) * parallelism
+
+
 def _fs(spark, path: str):
     jvm = spark._jvm
     p = jvm.org.apache.hadoop.fs.Path(path)
@@ -495,8 +511,8 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     Parquet = nested if it has a ``posts`` column, else flat), ``"nested"`` or ``"flat"``
     (a JSONL table with one post per line: ``{"account_id", "post_id", "text", ...}``; rows
     of one account contiguous, broken lines become error records and end the run).
-    ``partitions``: scoring tasks (default: enough for every core twice, and at most
-    ~20k accounts each). ``spark``: the session to use (default: the active one, if any, and then
+    ``partitions``: scoring tasks (default :func:`default_partitions`: two per core or more, at most
+    ~20k accounts each, a multiple of the cores). ``spark``: the session to use (default: the active one, if any, and then
     ``master`` and ``conf`` are ignored; otherwise one is created on ``master`` and stopped at
     the end); ``conf``: extra Spark settings for a created session.
 
@@ -562,7 +578,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
         blank = _blank_lines(indexed, index) if layout == "flat_jsonl" else None
         t_index = time.monotonic() - t1
         if partitions is None:
-            partitions = max(2 * spark.sparkContext.defaultParallelism, math.ceil(total / 20_000))
+            partitions = default_partitions(total, spark.sparkContext.defaultParallelism)
         scored = _score_indexed(indexed, index, layout, spec, opts, partitions, blank)
         # Scoring runs once, into a temporary Parquet; sorting and summarising read that.
         scored.write.mode("overwrite").parquet(tmp)
@@ -615,4 +631,4 @@ def _summary(res) -> dict:
     return {k: int(row[k] or 0) for k in ["accounts", "errors", "escalate", *CATEGORIES]}
 
 
-__all__ = ["score", "score_file", "RESULT_DDL", "LOAD_LOG_ENV", "INSTALL_HINT"]
+__all__ = ["score", "score_file", "default_partitions", "RESULT_DDL", "LOAD_LOG_ENV", "INSTALL_HINT"]
