@@ -102,6 +102,11 @@ def build_unicode() -> dict:
             lower[ch] = low
         if cat == "Nd" and not ("0" <= ch <= "9"):
             digits[ch] = str(unicodedata.digit(ch))
+        elif (cat == "No" and unicodedata.digit(ch, None) is not None
+              and not any("0" <= c <= "9" for c in norm)):
+            # Single digits NFKC leaves alone: dingbat circled digits (❶ ➀ ➊, U+2776-2793)
+            # and ⓿ (U+24FF), spelt into WeChat/QQ numbers ("qw➍➋➏➑➎").
+            digits[ch] = str(unicodedata.digit(ch))
         # Supplementary private-use planes (130k code points) are left out:
         # spam uses the BMP private-use area only, and the table stays small.
         if cp >= 0x80 and cat in DROP_CATEGORIES and cp < 0xF0000:
@@ -114,7 +119,7 @@ def build_unicode() -> dict:
             "fields": {
                 "nfkc": "character -> unicodedata.normalize('NFKC', character), where different",
                 "lower": "character -> str.lower(character), where different",
-                "digits": "non-ASCII decimal digit (Nd) -> ASCII digit",
+                "digits": "non-ASCII decimal digit (Nd), or a single-digit No character NFKC leaves without an ASCII digit -> ASCII digit",
                 "drop": "inclusive code-point ranges of non-ASCII characters in categories " + ",".join(sorted(DROP_CATEGORIES)),
             },
         },

@@ -208,6 +208,57 @@ def test_hookup_spellings_and_pinyin(disguised, expected):
     assert norm(disguised) == expected
 
 
+@pytest.mark.parametrize(
+    "disguised, expected",
+    [("看~姐~名~字~+喂.", "看姐名字+微信."), ("名字.+.+.+喂", "名字+++微信"), ("网站看我|名|字|+|+.", "网站看我名字++."),
+     ("名字+ . + . + . 喂 . 爽", "名字+++喂爽"), ("妻子 Q 5、0、7、6、2", "妻子 qq 50762"),
+     ("麦、-、P、卫、心", "卖片微信")],
+)
+def test_one_separator_between_every_character(disguised, expected):
+    assert norm(disguised) == expected
+
+
+@pytest.mark.parametrize("text", ["......好的~~~~", "----", "a - b - c", "www.example.com", "约、炮", "2-3"])
+def test_separator_runs_that_are_not_a_disguise_stay(text):
+    assert norm(text) == text.lower()
+
+
+def test_deleted_separators_keep_tight_offsets():
+    n = normalize_with_offsets("看~姐~名~字")
+    assert n.text == "看姐名字"
+    assert [n.to_original(i, i + 1) for i in range(4)] == [(0, 1), (2, 3), (4, 5), (6, 7)]
+
+
+@pytest.mark.parametrize(
+    "disguised, expected",
+    [("sao货", "骚货"), ("身边的s货", "身边的骚货"), ("扣b", "扣逼"), ("那大抠bi", "那大抠逼"), ("nai头", "奶头"),
+     ("👀片", "看片"), ("🥛大", "奶大"), ("看b站视频", "看b站视频"), ("sao", "sao"), ("sb", "sb"), ("jobs货", "jobs货")],
+)
+def test_pinyin_and_emoji_inside_words(disguised, expected):
+    assert norm(disguised) == expected
+
+
+@pytest.mark.parametrize(
+    "disguised, expected",
+    [("qw➍➋➏➑➎", "qw42685"), ("❶❷❸", "123"), ("a⓿➀", "a01"), ("FAK贰伍陆", "fak256"), ("sx一〇六", "sx106"),
+     ("贰陆零壹", "2601"), ("三六〇度", "360度"), ("二〇二四年", "2024年"),
+     # ordinary numerals stay words
+     ("一二三", "一二三"), ("三六九等", "三六九等"), ("第一二三名", "第一二三名"), ("ok一二", "ok一二")],
+)
+def test_more_digit_scripts(disguised, expected):
+    assert norm(disguised) == expected
+
+
+@pytest.mark.parametrize(
+    "disguised, expected",
+    [("看小女未衤果表演", "看小妹裸表演"), ("想舌忝你", "想舔你"), ("马蚤货", "骚货"), ("女乃头", "奶头"), ("纟勺火包", "约炮"),
+     # pairs that are words stay
+     ("女子学校", "女子学校"), ("我女票", "我女票"), ("小米青春版", "小米青春版"), ("新款女表", "新款女表")],
+)
+def test_split_characters(disguised, expected):
+    assert norm(disguised) == expected
+
+
 # --- ordinary text is left alone -------------------------------------------
 
 

@@ -179,6 +179,15 @@ class TermMatcher:
         # set known); a text without any of them skips the search, which cannot change its hits.
         self._needs = [_required_chars(rx) for _, rx in self._compiled]
         self._triggers = frozenset().union(*(n for n in self._needs if n is not None))
+        # The same test inverted: per trigger character, the regexes it can wake up; a text
+        # then visits only the regexes some character of it wakes (plus those without a set),
+        # in list order, instead of testing every regex's set.
+        self._always = tuple(i for i, n in enumerate(self._needs) if n is None)
+        by_char: dict[str, list[int]] = {}
+        for i, n in enumerate(self._needs):
+            for ch in n or ():
+                by_char.setdefault(ch, []).append(i)
+        self._by_char = {ch: tuple(ix) for ch, ix in by_char.items()}
 
     def __getstate__(self):
         return {"lists": self.lists, "regexes": self.regexes, "names": self.names}
@@ -203,9 +212,16 @@ class TermMatcher:
             # prefix so a hostile 2 MB post cannot make matching quadratic.
             head = text[:_REGEX_SCAN_CHARS]
             present = self._triggers.intersection(head)
-            for (name, rx), needs in zip(self._compiled, self._needs):
-                if needs is not None and needs.isdisjoint(present):
-                    continue
+            if not present:
+                woken = self._always
+            else:
+                ix = set(self._always)
+                for ch in present:
+                    ix.update(self._by_char[ch])
+                woken = sorted(ix)
+            compiled = self._compiled
+            for i in woken:
+                name, rx = compiled[i]
                 m = rx.search(head)
                 if m is not None and m.end() > m.start():
                     hits.append(Hit(m.group(), (name,), m.start(), m.end()))
