@@ -341,8 +341,9 @@ def _rules(keywords: bool = True) -> tuple[_Rule, ...]:
         # in tg-spam): only next to a single character between two of them, so that
         # lists of words ("台湾、巴基斯坦、肯尼亚") keep their commas.
         (rf"(?:(?<=[{C}])、{{1,2}}(?=[{C}]、)|(?<=、[{C}])、{{1,2}}(?=[{C}]))", "", "、 between single characters", ("、",)),
-        # Split characters, only those attested in the data (synthetic
-        # comments: "氵壬 荡", "女且女且", "亻半你") or classic (弓虽, 身寸).
+        # Split characters: those attested in the data (synthetic comments: "氵壬 荡",
+        # "女且女且", "亻半你"; tg-spam: "纟勺火包", "马蚤货") and classic 拆字 pairs that are
+        # no word of their own (弓虽, 身寸, 女未, 衤果 ...; see _SPLIT_CHARS).
         (_SPLIT_PATTERN, _SPLIT_CHARS.__getitem__, "split characters", ("".join(sorted({k[0] for k in _SPLIT_CHARS})),)),
         # Chinese numerals in runs of >= 5 numeral-like characters ("一三八...",
         # "一3八..."); the callable also requires two Chinese numerals.
