@@ -102,3 +102,82 @@ def test_classifier_facade_uses_image_model(tmp_path, model):
         clf.score_images("a.png")
     with pytest.raises(ValueError, match="mode"):
         model.score_images([tmp_path / "a.png"], mode="turbo")
+
+
+# ------------------------------------------------------------------ int8 screening (mode="fast")
+def _screen_images(tmp_path):
+    rng = np.random.default_rng(3)
+    paths = []
+    for i, (w, h) in enumerate([(224, 224), (800, 600), (1600, 1200)]):
+        a = np.clip(rng.normal(128, 60, (h, w, 3)), 0, 255).astype(np.uint8)
+        a[h // 4: h // 2, w // 4: w // 2] = (224, 172, 140)
+        p = tmp_path / f"s{i}.jpg"
+        Image.fromarray(a).save(p, quality=90)
+        paths.append(p)
+    return paths
+
+
+def test_bundle_ships_a_hashed_int8_screen(model):
+    section = verify_bundle(bundle_dir("default"))["components"]["image"]
+    screen = section["embedder"]["screen"]
+    assert screen["file"] in section["files"]
+    assert model.embedder.screen_model_path.endswith(screen["file"])
+    assert model.embedder.screen_sha256 == screen["sha256"]
+
+
+def test_screen_refines_exactly_the_frames_near_the_threshold(tmp_path, model):
+    paths = _screen_images(tmp_path)
+    f32 = [r["lewd_images"] for r in model.score_images(paths, mode="fast", screen=False)]
+    # an infinite margin re-scores every frame in float32: identical scores
+    everything = ImageModel(model.embedder, model.head, model.thresholds, screen_margin=float("inf"))
+    assert [r["lewd_images"] for r in everything.score_images(paths, mode="fast", screen=True)] == f32
+    # a zero margin re-scores none; the int8 scores are close to float32 but not equal (the int8 graph ran)
+    nothing = ImageModel(model.embedder, model.head, model.thresholds, screen_margin=0.0)
+    i8 = [r["lewd_images"] for r in nothing.score_images(paths, mode="fast", screen=True)]
+    assert i8 != f32
+    logit = lambda p: np.log(np.asarray(p)) - np.log1p(-np.asarray(p))  # noqa: E731
+    assert np.abs(logit(i8) - logit(f32)).max() < model.screen_margin / 2
+    # the default threshold: these benign-looking frames are far below it and keep their int8 score
+    default = [r["lewd_images"] for r in model.score_images(paths, mode="fast")]
+    assert default == i8
+    # a threshold within the margin of a frame's int8 logit sends that frame (only) to float32
+    z = logit(i8)
+    near = ImageModel(model.embedder, model.head, {"lewd_images": float(1 / (1 + np.exp(-(z[1] + 0.5))))},
+                      screen_margin=1.0)
+    refined = [abs(zi - (z[1] + 0.5)) < 1.0 for zi in z]
+    assert refined[1] and not all(refined)  # the fixture's frames are far enough apart for this test
+    mixed = [r["lewd_images"] for r in near.score_images(paths, mode="fast")]
+    assert mixed == [f if r else q for f, q, r in zip(f32, i8, refined)]
+    assert [r["lewd_images"] for r in model.score_images(paths, mode="fast", screen=False)] == f32
+    # exact mode never screens unless asked
+    exact = [r["lewd_images"] for r in model.score_images(paths, mode="exact")]
+    assert exact == [r["lewd_images"] for r in model.score_images(paths, mode="exact", screen=False)]
+
+
+def test_screen_arguments_are_checked(tmp_path, model):
+    from cleanclf.image import OnnxEmbedder
+
+    x = [np.full((32, 32, 3), 80, np.uint8)]
+    with pytest.raises(InputTypeError, match="screen"):
+        model.score_images(x, screen="yes")
+    with pytest.raises(InputTypeError, match="refine"):
+        model.embedder.embed_frames(x, refine=True)
+    with pytest.raises(InputError, match="refine: expected a boolean mask of 1 frames"):
+        model.embedder.embed_frames(x, refine=lambda e: np.ones(3, bool))
+    with pytest.raises(InputError, match="screen_model_path"):
+        OnnxEmbedder(model_path=model.embedder.model_path).embed_frames(x, refine=lambda e: e[:, 0] > 0)
+    with pytest.raises(InputError, match="screen_margin"):
+        ImageModel(model.embedder, model.head, screen_margin=-1)
+    plain = ImageModel(OnnxEmbedder(model_path=model.embedder.model_path), model.head)
+    assert plain.score_images(x, mode="fast") == model.score_images(x, mode="fast", screen=False)
+
+
+def test_tampered_screen_graph_is_refused(tmp_path, model):
+    from cleanclf.errors import BundleError
+    from cleanclf.image import OnnxEmbedder
+
+    fake = tmp_path / "int8.onnx"
+    fake.write_bytes(b"not a model")
+    emb = OnnxEmbedder(model_path=model.embedder.model_path, screen_model_path=str(fake), screen_sha256="0" * 64)
+    with pytest.raises(BundleError, match="screen_model_path.*sha256"):
+        emb.embed_frames([np.zeros((8, 8, 3), np.uint8)], refine=lambda e: e[:, 0] > 0)

@@ -104,25 +104,28 @@ class Classifier:
         return self.text_model.score_texts(list(texts))
 
     # ------------------------------------------------------------------ images
-    def score_image(self, path, *, mode: str | None = None, images_root=None) -> dict:
+    def score_image(self, path, *, mode: str | None = None, images_root=None, screen: bool | None = None) -> dict:
         """Score one image file; raises ``ValueError`` naming ``path`` if it cannot be scored."""
-        result = self.score_images([path], mode=mode, images_root=images_root)[0]
+        result = self.score_images([path], mode=mode, images_root=images_root, screen=screen)[0]
         if "error" in result:
             raise InputError(f"path: {describe(path)}: {result['error']['message']}")
         return result
 
-    def score_images(self, paths: Sequence[Any], *, mode: str | None = None, images_root=None) -> list[dict]:
+    def score_images(self, paths: Sequence[Any], *, mode: str | None = None, images_root=None,
+                     screen: bool | None = None) -> list[dict]:
         """Score many images; one dict per input, error entries for unusable items.
 
         ``mode``: ``"exact"`` or ``"fast"``; by default the preprocessing the
-        bundle's image head was trained with.
+        bundle's image head was trained with. ``screen``: int8 screening
+        (default: in fast mode when the bundle has the int8 graph; see
+        :meth:`cleanclf.image.ImageModel.score_images`).
         """
         if isinstance(paths, (str, bytes, os.PathLike)):
             raise InputTypeError(f"paths: expected a sequence of paths, got a single {type(paths).__name__}; "
                                  "use score_image for one image")
         if self.image_model is None:
             raise BundleError(f"model {self.model_id} has no image component")
-        return self.image_model.score_images(list(paths), mode=mode, images_root=images_root)
+        return self.image_model.score_images(list(paths), mode=mode, images_root=images_root, screen=screen)
 
     # ------------------------------------------------------------------ accounts
     def score_account(self, account, *, posts: str = "flagged", images_root=None) -> dict:

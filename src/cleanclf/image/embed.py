@@ -10,6 +10,12 @@ the GIL, so while one thread decodes a JPEG the other runs the network; each
 inference uses ``intra_op_num_threads`` threads (1 when several workers share
 the cores, so nobody spins waiting for a busy core).
 
+Screening (optional, used by ``mode="fast"`` scoring): with a ``screen_model_path``
+(an int8 copy of the graph, ``image_embed_int8.onnx`` in the default bundle) and a
+``refine`` callable, every frame is first embedded by the int8 graph, and only the
+frames ``refine`` selects (those that could be near or over the threshold) are
+embedded again by the float32 graph, from the same preprocessed pixels.
+
 >>> emb = OnnxEmbedder()                                  # nothing loaded yet
 >>> sorted(emb.get_params())[:3]
 ['batch_size', 'intra_op_num_threads', 'max_frames']
@@ -40,6 +46,8 @@ INPUT_NAME = "input:0"
 EMBEDDING_OUTPUT = "embedding"
 #: Name of the embedding model inside a bundle.
 DEFAULT_FILE = "image_embed.onnx"
+#: Name of the int8 screening copy of it (built by scripts/build_image_model.py).
+SCREEN_FILE = "image_embed_int8.onnx"
 
 # One lock for lazy session creation across all embedders; it is module-level
 # so that it never rides in a pickle.
@@ -77,6 +85,9 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
     sha256 : str or None
         When given, the model file must have this hash; it is checked on the
         very bytes handed to onnxruntime.
+    screen_model_path, screen_sha256 : path or None, str or None
+        The int8 screening graph (same input and output as ``model_path``) and
+        its hash; used only when :meth:`embed_frames` gets ``refine``.
 
     ``transform`` gives one row per input: the first frame of an animated
     image (as upstream does); :meth:`embed_frames` gives every sampled frame and
@@ -89,7 +100,8 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
     """
 
     def __init__(self, model_path=None, mode="exact", intra_op_num_threads=None, n_jobs=None, batch_size=4,
-                 max_pixels=MAX_PIXELS, max_frames=MAX_FRAMES, sha256=None):
+                 max_pixels=MAX_PIXELS, max_frames=MAX_FRAMES, sha256=None, screen_model_path=None,
+                 screen_sha256=None):
         self.model_path = model_path
         self.mode = mode
         self.intra_op_num_threads = intra_op_num_threads
@@ -98,6 +110,8 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         self.max_pixels = max_pixels
         self.max_frames = max_frames
         self.sha256 = sha256
+        self.screen_model_path = screen_model_path
+        self.screen_sha256 = screen_sha256
 
     # ------------------------------------------------------------ sklearn API
     def fit(self, X=None, y=None):
@@ -127,11 +141,17 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
 
     # ------------------------------------------------------------ batch engine
     def embed_frames(self, items: Sequence[Any], *, mode: str | None = None, images_root=None,
-                     max_frames: int | None = None) -> list[np.ndarray | CleanclfError]:
+                     max_frames: int | None = None, refine=None) -> list[np.ndarray | CleanclfError]:
         """One entry per input, in order: a ``(n_frames, 1024)`` array or the error for that input.
 
         ``mode`` overrides ``self.mode`` for this call; ``images_root`` confines
         paths (see :func:`cleanclf.image.decode.resolve_image_path`).
+
+        ``refine``: ``None`` (every frame through the float32 graph), or a
+        callable taking the int8 screening embeddings of a batch of frames
+        (``(n, 1024)``) and returning a boolean mask of the frames to embed
+        again with the float32 graph; the others keep their int8 embedding.
+        Needs ``screen_model_path``.
         """
         self._check_params()
         items = self._check_items(items, "items")
@@ -144,7 +164,15 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
         if len(chunks) == 1 and self.intra_op_num_threads is None:
             threads = available_cores()  # nothing to overlap with: one inference on all cores
-        args = dict(session=self._get_session(threads), mode=mode, images_root=images_root, max_frames=max_frames)
+        screen = None
+        if refine is not None:
+            if not callable(refine):
+                raise InputTypeError(f"refine: expected None or a callable, got {describe(refine)}")
+            if self.screen_model_path is None:
+                raise InputError("refine: this embedder has no screen_model_path (the int8 screening graph)")
+            screen = (self._get_session(threads, screen=True), refine)
+        args = dict(session=self._get_session(threads), mode=mode, images_root=images_root, max_frames=max_frames,
+                    screen=screen)
         results: list[np.ndarray | CleanclfError] = []
         if n_jobs == 1 or len(chunks) == 1:
             for chunk in chunks:
@@ -166,7 +194,7 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
                     pending.append(pool.submit(self._embed_chunk, nxt, **args))
         return results
 
-    def _embed_chunk(self, chunk, *, session, mode, images_root, max_frames):
+    def _embed_chunk(self, chunk, *, session, mode, images_root, max_frames, screen=None):
         frames: list[np.ndarray] = []
         owners: list[int] = []
         out: list[Any] = [None] * len(chunk)
@@ -184,7 +212,19 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
                     owners.pop()
                     frames.pop()
         if frames:
-            emb = self._run(session, np.stack(frames))
+            batch = np.stack(frames)
+            if screen is None:
+                emb = self._run(session, batch)
+            else:
+                screen_session, refine = screen
+                emb = self._run(screen_session, batch)
+                mask = np.asarray(refine(emb), dtype=bool).reshape(-1)
+                if mask.shape != (len(batch),):
+                    raise InputError(f"refine: expected a boolean mask of {len(batch)} frames, got shape {mask.shape}")
+                if mask.all():
+                    emb = self._run(session, batch)
+                elif mask.any():
+                    emb[mask] = self._run(session, np.ascontiguousarray(batch[mask]))
             owners_arr = np.asarray(owners)
             for i in set(owners):
                 out[i] = emb[owners_arr == i]
@@ -213,34 +253,38 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
 
         return bundle_dir("default") / DEFAULT_FILE
 
-    def _get_session(self, threads: int):
-        # Sessions are cached per thread count: many chunks run on n_jobs
+    def _get_session(self, threads: int, screen: bool = False):
+        # Sessions are cached per (graph, thread count): many chunks run on n_jobs
         # single-threaded workers, a lone chunk (one image) uses every core.
+        key = (screen, threads)
         sessions = self.__dict__.get("_sessions")
-        if sessions is not None and threads in sessions:
-            return sessions[threads]
+        if sessions is not None and key in sessions:
+            return sessions[key]
         with _SESSION_LOCK:
             sessions = self.__dict__.setdefault("_sessions", {})
-            if threads not in sessions:
-                sessions[threads] = self._make_session(threads)
-            return sessions[threads]
+            if key not in sessions:
+                sessions[key] = self._make_session(threads, screen)
+            return sessions[key]
 
-    def _make_session(self, threads: int):
+    def _make_session(self, threads: int, screen: bool = False):
         try:
             import onnxruntime as ort
         except ImportError as exc:  # pragma: no cover - a core dependency
             raise MissingDependencyError("onnxruntime is needed for images: pip install onnxruntime") from exc
-        path = self.resolved_model_path()
+        if screen:
+            name, path, expected = "screen_model_path", Path(self.screen_model_path), self.screen_sha256
+        else:
+            name, path = "model_path", self.resolved_model_path()
+            expected = self.sha256 or (self._bundled_sha256() if self.model_path is None else None)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise BundleError(f"model_path: cannot read {str(path)!r} ({exc}); expected the image_embed.onnx "
-                              "written by scripts/build_image_model.py") from exc
-        expected = self.sha256 or (self._bundled_sha256() if self.model_path is None else None)
+            raise BundleError(f"{name}: cannot read {str(path)!r} ({exc}); expected the "
+                              f"{SCREEN_FILE if screen else DEFAULT_FILE} written by scripts/build_image_model.py") from exc
         if expected is not None:
             actual = hashlib.sha256(data).hexdigest()
             if actual != expected:
-                raise BundleError(f"model_path: {str(path)!r} has sha256 {actual[:16]}..., expected "
+                raise BundleError(f"{name}: {str(path)!r} has sha256 {actual[:16]}..., expected "
                                   f"{expected[:16]}...; refusing to load a modified model")
         opts = ort.SessionOptions()
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -297,4 +341,4 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         return tags
 
 
-__all__ = ["OnnxEmbedder", "EMBED_DIM", "available_cores", "CROP"]
+__all__ = ["OnnxEmbedder", "EMBED_DIM", "SCREEN_FILE", "available_cores", "CROP"]
