@@ -167,7 +167,7 @@ def print_main(results: dict) -> None:
         print(f"{name:10} " + "; ".join(parts))
 
 
-def loso(models_to_fit, train_path, dev_path, synthetic_path, quick: bool, seed: int) -> dict:
+def loso(models_to_fit, train_path, dev_path, synthetic_paths, quick: bool, seed: int) -> dict:
     """Leave one source out: fit without it (train + dev used only for thresholds), test on all its rows."""
     out: dict = {}
     try:
@@ -176,7 +176,7 @@ def loso(models_to_fit, train_path, dev_path, synthetic_path, quick: bool, seed:
         print(f"[loso] cleanclf.train.read_posts missing ({exc}); skipped", file=sys.stderr)
         return out
     for held in LOSO_SOURCES:
-        paths = [train_path] + ([synthetic_path] if synthetic_path else [])
+        paths = [train_path] + list(synthetic_paths)
         train_rows = read_posts(paths, exclude_sources=(held,))
         dev_rows = read_posts(dev_path, exclude_sources=(held,))
         test_rows = [r for r in read_posts([train_path, dev_path]) if str(r.get("source", "")).startswith(held)]
@@ -229,7 +229,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-loso", action="store_true", help="skip the leave-one-source-out fits")
     ap.add_argument("--loso-models", default="cleanclf,tfidf-lr", help="models refitted for LOSO")
     ap.add_argument("--no-synthetic-in-loso", action="store_true",
-                    help="LOSO fits without synthetic.jsonl (default: with it, as cleanclf's own training)")
+                    help="LOSO fits without the synthetic rows (default: with the shared synthetic.jsonl and the "
+                         "repository's training/synthetic.jsonl, as cleanclf's own training)")
     ap.add_argument("--out", default=None, help="JSON output path (default benchmarks/out/text_quality[-quick].json)")
     args = ap.parse_args(argv)
     baselines.require_shared_data()
@@ -290,9 +291,12 @@ def main(argv=None) -> int:
             fitters["tfidf-lr"] = lambda rows, dev_rows: baselines.TfidfLRBaseline().fit(rows, dev_rows)
         if "keyword" in lm:
             fitters["keyword"] = lambda rows, dev_rows: baselines.KeywordBaseline.from_lexicons()
-        synthetic = baselines.SHARED / "text" / "synthetic.jsonl"
-        loso_res = loso(fitters, baselines.TRAIN, baselines.DEV,
-                        None if args.no_synthetic_in_loso or not synthetic.exists() else synthetic,
+        from cleanclf.train import repo_synthetic_path
+
+        # the same synthetic rows as cleanclf's own training: the shared file and the repository's
+        synthetic = [p for p in (baselines.SHARED / "text" / "synthetic.jsonl", repo_synthetic_path())
+                     if p is not None and p.exists()]
+        loso_res = loso(fitters, baselines.TRAIN, baselines.DEV, [] if args.no_synthetic_in_loso else synthetic,
                         args.quick, args.seed)
         print_loso(loso_res)
 

@@ -91,3 +91,45 @@ def test_rebuilt_component_writes_a_hashed_card_and_keeps_its_notes(tmp_path):
     assert man["components"]["text"]["files"] == ["text_model.pkl.gz", TEXT_CARD]
     assert TEXT_CARD in read_manifest(out)["files"]
     verify_bundle(out)  # the card is hashed: the bundle verifies as written
+
+
+def test_repository_synthetic_rows_follow_the_data_rules():
+    """training/synthetic.jsonl: CC0, marked synthetic, short, unique, fake contacts only, labels in the rubric."""
+    import re
+
+    from cleanclf.train import read_posts, repo_synthetic_path
+
+    path = repo_synthetic_path()
+    assert path is not None, "training/synthetic.jsonl is missing from the checkout"
+    rows = read_posts(path)
+    assert len(rows) >= 100
+    assert len({r["id"] for r in rows}) == len(rows) and len({r["text"] for r in rows}) == len(rows)
+    for r in rows:
+        assert r["source"] == "cleanclf-synthetic" and r["label_origin"] == "synthetic", r
+        assert r["license"].startswith("CC0"), r
+        assert 0 < len(r["text"]) <= 120, r["text"]
+        assert r["solicitation"] in (0, 1) and r["explicit_text"] in (0, None), r
+        # every phone-like digit run is one of the reserved fake forms
+        for num in re.findall(r"\d[\d \-]{6,}\d", r["text"]):
+            digits = re.sub(r"\D", "", num)
+            assert digits.startswith("13800000") or "55501" in digits, (num, r["text"])
+        if r["solicitation"] == 1:  # adults only (benign rows may mention a tutor's pupils)
+            assert not re.search(r"学生|初中|高中|萝莉|未成年|teen|school|underage|loli|girl", r["text"], re.I), r["text"]
+    both = {(r["lang"], r["solicitation"]) for r in rows}
+    assert both == {("en", 0), ("en", 1), ("zh", 0), ("zh", 1)}
+
+
+def test_default_training_rows_include_the_repository_rows(tmp_path):
+    from cleanclf.train import default_training_rows
+
+    text = tmp_path / "text"
+    text.mkdir()
+    row = {"text": "你好", "source": "x", "explicit_text": 0, "solicitation": 0, "license": "MIT"}
+    for name in ("train.jsonl", "dev.jsonl"):
+        (text / name).write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    train, dev, _ = default_training_rows(tmp_path)
+    assert sum(r["source"] == "cleanclf-synthetic" for r in train) >= 100 and len(dev) == 1
+    train, _, _ = default_training_rows(tmp_path, synthetic=False)
+    assert [r["source"] for r in train] == ["x"]
+    train, _, _ = default_training_rows(tmp_path, exclude_sources=["cleanclf-synthetic"])
+    assert [r["source"] for r in train] == ["x"]

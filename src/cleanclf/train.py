@@ -109,15 +109,27 @@ def _label(v: Any, where: str):
     raise InputError(f"{where}: expected 0, 1 or null, got {describe(v)}")
 
 
+def repo_synthetic_path() -> Path | None:
+    """``training/synthetic.jsonl`` of the repository (CC0 rows written for cleanclf), if this is a checkout."""
+    path = Path(__file__).resolve().parents[2] / "training" / "synthetic.jsonl"
+    return path if path.is_file() else None
+
+
 def default_training_rows(data_dir: Path | None = None, *, synthetic: bool = True,
                           exclude_sources: Iterable[str] = (), exclude_licences: Iterable[str] = ()):
-    """(train_rows, dev_rows, lexicon_dir) from the shared data (+ synthetic.jsonl, CC0)."""
+    """(train_rows, dev_rows, lexicon_dir): the shared data's train and dev splits, plus, with
+    ``synthetic``, the shared ``text/synthetic.jsonl`` and the repository's own
+    ``training/synthetic.jsonl`` (both CC0; training only, never evaluation data; drop
+    one with ``exclude_sources=["synthetic-comments"]`` or ``["cleanclf-synthetic"]``).
+    """
     data_dir = Path(data_dir) if data_dir else shared_data_dir()
     if data_dir is None or not (data_dir / "text" / "train.jsonl").is_file():
         raise InputError(f"data_dir: no text/train.jsonl under {data_dir!r}; set CLEANCLF_DATA or pass --data")
     paths = [data_dir / "text" / "train.jsonl"]
     if synthetic and (data_dir / "text" / "synthetic.jsonl").is_file():
         paths.append(data_dir / "text" / "synthetic.jsonl")
+    if synthetic and repo_synthetic_path() is not None:
+        paths.append(repo_synthetic_path())
     kw = dict(exclude_sources=exclude_sources, exclude_licences=exclude_licences)
     train = read_posts(paths, **kw)
     dev = read_posts(data_dir / "text" / "dev.jsonl", **kw)
@@ -389,7 +401,7 @@ def add_cli(subparsers) -> None:
     t.add_argument("--dev", nargs="+", default=[], metavar="FILE", help="labelled files to pick thresholds on")
     t.add_argument("--lexicons", default=None,
                    help="directory of lexicon .txt files (default: the shared data's lexicons/ when present)")
-    t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl")
+    t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl and the repository's training/synthetic.jsonl")
     t.add_argument("--exclude-source", action="append", default=[], metavar="PREFIX",
                    help="drop rows whose source starts with PREFIX (repeatable)")
     t.add_argument("--exclude-licence", action="append", default=[], metavar="TEXT",
