@@ -256,12 +256,11 @@ def test_real_bundle_end_to_end_on_examples():
     assert by_id["demo-escalation"]["escalate"] is True
     for benign in ("demo-massage-review", "demo-daily-life", "demo-medical", "demo-gamer-coffee"):
         assert by_id[benign]["labels"] == [], (benign, by_id[benign]["scores"])
-    # The repair shop is a known false positive of default@0.3.0 (examples/README.md): one of its five
-    # posts ("洗衣机清洗上门服务，价格实惠 <phone>") scores just over the solicitation threshold and the
-    # phone repeats in every post. Guard against it getting worse: no other category, at most that post.
-    shop = by_id["demo-repair-shop"]
-    assert set(shop["labels"]) <= {"solicitation"}, shop["scores"]
-    assert shop["counts"]["flagged"]["solicitation"] <= 1 and shop["counts"]["flagged"]["explicit_text"] == 0
+    # default@0.3.0 flagged the repair shop (a false positive) and missed the English escort ads;
+    # default@0.4.0 gets both right, but its training/synthetic.jsonl rows were written after reading
+    # these examples (training/README.md), so this guards the shipped bundle, it does not measure it.
+    assert by_id["demo-repair-shop"]["labels"] == [], by_id["demo-repair-shop"]["scores"]
+    assert "solicitation" in by_id["demo-english-escort"]["labels"]
     assert out[0]["model"] == clf.model_id
 
 
