@@ -224,3 +224,24 @@ def test_train_commands_plug_in_when_train_provides_them():
     assert callable(args.func)
     # `score` never imports the training code
     assert "train" not in build_parser(["score", "a.jsonl", "-o", "b.jsonl"])._subparsers._group_actions[0].choices
+
+
+def test_first_ctrl_c_asks_score_to_stop_a_second_interrupts():
+    import os
+    import signal
+
+    from cleanclf.cli import _StopOnSigint
+
+    before = signal.getsignal(signal.SIGINT)
+    with _StopOnSigint() as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGINT)  # delivered to the main thread before the next bytecode
+        for _ in range(100):
+            if stop.requested:
+                break
+        assert stop.requested  # a flag, not an exception a finaliser could swallow
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(100):
+                pass
+    assert signal.getsignal(signal.SIGINT) is before

@@ -179,6 +179,42 @@ def _score_on_spark(args, in_path, out_path, to_stdout) -> int:
     return EXIT_OK
 
 
+class _StopOnSigint:
+    """Ctrl-C during ``cleanclf score``: the first one asks the loop to stop after the chunk being
+    written (so the output ends on a whole chunk and ``--resume`` continues from it), a second one
+    interrupts at once.
+
+    Python's default handler raises KeyboardInterrupt in whatever the main thread runs, and where
+    that is a finaliser or a callback of the worker pool, the exception is printed and dropped: the
+    run went on to the end and exited 0 after Ctrl-C. A flag cannot be dropped. Outside the main
+    thread (signal handlers cannot be set there) it does nothing.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            import signal
+
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
 def cmd_score(args, model=None) -> int:
     from .schema import detect_format, iter_records
     from .batch import DEFAULT_CHUNK_SIZE, score_accounts
@@ -239,25 +275,32 @@ def cmd_score(args, model=None) -> int:
     t0 = time.monotonic()
     out = sys.stdout.buffer if to_stdout else open(out_path, "ab" if args.resume else "wb")
     interrupted = False
+    gen = None
     try:
         gen = score_accounts(items, model=model, jobs=args.jobs, progress=not args.no_progress,
                              posts=args.posts, images_root=args.images_root, image_mode=args.image_mode,
                              chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE, trust_model=args.trust_model,
                              total=total, _serialize=True, _by_chunk=True)
-        for chunk in gen:
-            out.write(b"".join(r[0] for r in chunk))
-            out.flush()
-            if not to_stdout:
-                os.fsync(out.fileno())  # a chunk is on disk whole before the next one starts
-            for _line, labels, esc, err in chunk:
-                stats["accounts"] += 1
-                stats["errors"] += err
-                stats["escalate"] += esc
-                for c in labels:
-                    stats[c] += 1
+        with _StopOnSigint() as stop:
+            for chunk in gen:
+                out.write(b"".join(r[0] for r in chunk))
+                out.flush()
+                if not to_stdout:
+                    os.fsync(out.fileno())  # a chunk is on disk whole before the next one starts
+                for _line, labels, esc, err in chunk:
+                    stats["accounts"] += 1
+                    stats["errors"] += err
+                    stats["escalate"] += esc
+                    for c in labels:
+                        stats[c] += 1
+                if stop.requested:
+                    interrupted = True
+                    break
     except KeyboardInterrupt:
         interrupted = True
     finally:
+        if gen is not None:
+            gen.close()  # stops the workers (a no-op when the generator ran to its end)
         if not to_stdout:
             out.close()
     dt = time.monotonic() - t0
