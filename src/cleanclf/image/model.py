@@ -43,7 +43,7 @@ from .head import LogitHead
 
 DEFAULT_HEAD_FILE = "image_head.json"
 DEFAULT_THRESHOLD = 0.8
-#: Frames whose int8 logit is this far below the threshold's logit skip the float32 graph.
+#: Frames whose int8 logit is at least this far from the threshold's logit (either side) keep their int8 score.
 SCREEN_MARGIN = 3.0
 
 
