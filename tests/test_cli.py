@@ -245,3 +245,22 @@ def test_first_ctrl_c_asks_score_to_stop_a_second_interrupts():
             for _ in range(100):
                 pass
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_image_command_fast_mode_screens_unless_told_not_to(tmp_path, capsys):
+    import numpy as np
+    from PIL import Image
+
+    import cleanclf
+
+    rng = np.random.default_rng(5)
+    path = tmp_path / "noise.jpg"
+    Image.fromarray(rng.integers(0, 256, (900, 1200, 3), dtype=np.uint8)).save(path, quality=85)
+    clf = cleanclf.load()
+    runs = {}
+    for flags in ([], ["--no-screen"]):
+        assert main(["image", "--image-mode", "fast", *flags, str(path)], model=clf) == 0
+        runs[tuple(flags)] = json.loads(capsys.readouterr().out)["lewd_images"]
+    assert runs[()] == clf.score_images([path], mode="fast")[0]["lewd_images"]
+    assert runs[("--no-screen",)] == clf.score_images([path], mode="fast", screen=False)[0]["lewd_images"]
+    assert runs[()] != runs[("--no-screen",)]  # far below the threshold: the int8 score stands

@@ -70,6 +70,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     i.add_argument("paths", nargs="+", metavar="IMAGE")
     i.add_argument("--images-root", metavar="DIR")
     i.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
+    i.add_argument("--no-screen", action="store_true",
+                   help="fast mode: score every frame with the float32 graph (no int8 screening)")
     _model_args(i)
 
     n = sub.add_parser("info", help="model id, components, thresholds, metrics, data sources and licences")
@@ -327,7 +329,8 @@ def cmd_image(args, model=None) -> int:
     clf = model or _load(args)
     if args.images_root is not None and not Path(args.images_root).is_dir():
         raise UsageError(f"--images-root: {args.images_root!r} is not a directory")
-    results = clf.score_images(args.paths, mode=args.image_mode, images_root=args.images_root)
+    extra = {"screen": False} if args.no_screen else {}  # duck-typed models need not know the option
+    results = clf.score_images(args.paths, mode=args.image_mode, images_root=args.images_root, **extra)
     for path, r in zip(args.paths, results):
         _print_json({"path": path, **r})
     return EXIT_OK if any("error" not in r for r in results) else EXIT_FAIL
