@@ -146,12 +146,12 @@ def screening(model: ImageModel, groups: dict[str, list[Path]]) -> dict:
     print("int8 screen (fast)      n  max|dlogit|  p99|dlogit|  max f32 / >=thr  refined  labels differ  max|dscore| screened")
     for g, ps in groups.items():
         f32 = np.array([r["lewd_images"] for r in model.score_images(ps, mode="fast", screen=False)])
-        i8 = np.array([float(model.head.predict_proba(e)[:, 1].max())
-                       for e in model.embedder.embed_frames(ps, mode="fast", refine=lambda e: np.zeros(len(e), bool))])
+        emb8 = model.embedder.embed_frames(ps, mode="fast", refine=lambda e: np.zeros(len(e), bool))
+        i8 = np.array([float(model.head.predict_proba(e)[:, 1].max()) for e in emb8])
         scr = np.array([r["lewd_images"] for r in model.score_images(ps, mode="fast")])
         dl = np.abs(logit(i8) - logit(f32))
-        bound = logit(np.array(threshold)) - model.screen_margin
-        refined = int((logit(i8) >= bound).sum())
+        near = model._refine(threshold)  # the library's own rule: which frames go back to float32
+        refined = int(sum(bool(near(e).any()) for e in emb8))
         differ = int(((scr >= threshold) != (f32 >= threshold)).sum())
         over = int((f32 >= threshold).sum())
         ds = float(np.abs(scr - f32).max())
