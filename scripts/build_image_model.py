@@ -250,7 +250,8 @@ def main(argv=None) -> int:
                                 "uint8 activations, MinMax; graph converted to opset 17 first",
                 "calibration": CALIBRATION,
                 "margin_logits": SCREEN_MARGIN,
-                "used_by": f"mode='fast': frames whose int8 logit is within {SCREEN_MARGIN} of logit(threshold) "
+                "used_by": f"mode='fast' on CPUs with AVX512-VNNI or AVX-VNNI (cleanclf.image.embed.int8_exact_cpu; "
+                           f"float32 elsewhere): frames whose int8 logit is within {SCREEN_MARGIN} of logit(threshold) "
                            "are re-scored in float32; the others keep their int8 score",
             },
         },

@@ -125,7 +125,8 @@ def test_bundle_ships_a_hashed_int8_screen(model):
     assert model.embedder.screen_sha256 == screen["sha256"]
 
 
-def test_screen_refines_exactly_the_frames_near_the_threshold(tmp_path, model):
+def test_screen_refines_exactly_the_frames_near_the_threshold(tmp_path, model, monkeypatch):
+    monkeypatch.setattr("cleanclf.image.embed.int8_exact_cpu", lambda: True)  # as on a VNNI CPU
     paths = _screen_images(tmp_path)
     f32 = [r["lewd_images"] for r in model.score_images(paths, mode="fast", screen=False)]
     # an infinite margin re-scores every frame in float32: identical scores
@@ -149,6 +150,10 @@ def test_screen_refines_exactly_the_frames_near_the_threshold(tmp_path, model):
     mixed = [r["lewd_images"] for r in near.score_images(paths, mode="fast")]
     assert mixed == [f if r else q for f, q, r in zip(f32, i8, refined)]
     assert [r["lewd_images"] for r in model.score_images(paths, mode="fast", screen=False)] == f32
+    # a CPU without VNNI could saturate int8 sums: fast mode then stays float32 unless told otherwise
+    monkeypatch.setattr("cleanclf.image.embed.int8_exact_cpu", lambda: False)
+    assert [r["lewd_images"] for r in model.score_images(paths, mode="fast")] == f32
+    assert [r["lewd_images"] for r in model.score_images(paths, mode="fast", screen=True)] == i8
     # exact mode never screens unless asked
     exact = [r["lewd_images"] for r in model.score_images(paths, mode="exact")]
     assert exact == [r["lewd_images"] for r in model.score_images(paths, mode="exact", screen=False)]
@@ -181,3 +186,13 @@ def test_tampered_screen_graph_is_refused(tmp_path, model):
     emb = OnnxEmbedder(model_path=model.embedder.model_path, screen_model_path=str(fake), screen_sha256="0" * 64)
     with pytest.raises(BundleError, match="screen_model_path.*sha256"):
         emb.embed_frames([np.zeros((8, 8, 3), np.uint8)], refine=lambda e: e[:, 0] > 0)
+
+
+def test_int8_exact_cpu_reads_the_vnni_flags():
+    from cleanclf.image.embed import int8_exact_cpu
+
+    assert int8_exact_cpu("processor : 0\nflags\t\t: fpu avx2 avx512f avx512_vnni\n") is True
+    assert int8_exact_cpu("flags : fpu avx2 avx_vnni") is True
+    assert int8_exact_cpu("flags : fpu sse4_2 avx2 fma") is False
+    assert int8_exact_cpu("Features : fp asimd asimddp") is False  # aarch64: not measured, so off
+    assert isinstance(int8_exact_cpu(), bool)

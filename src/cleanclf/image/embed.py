@@ -32,6 +32,7 @@ import os
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -60,6 +61,38 @@ def available_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
+
+
+def int8_exact_cpu(cpuinfo: str | None = None) -> bool:
+    """Whether this CPU runs onnxruntime's int8 (u8 x s8) convolutions without saturation.
+
+    With AVX512-VNNI or AVX-VNNI the products accumulate in 32 bits. Without them, x86
+    kernels use VPMADDUBSW, whose 16-bit pair sums can saturate on a graph quantised with
+    full-range int8 weights (as ``image_embed_int8.onnx`` is): its scores would be wrong, not
+    just rounded. The int8 screen is therefore used by default only where this returns True
+    (read from ``/proc/cpuinfo``; False wherever that cannot be read, e.g. outside Linux, and
+    on non-x86 CPUs, where it has not been measured).
+
+    >>> int8_exact_cpu("flags : fpu sse avx2 avx512f avx512_vnni")
+    True
+    >>> int8_exact_cpu("flags : fpu sse avx2")
+    False
+    """
+    if cpuinfo is None:
+        return _int8_exact_this_cpu()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return bool({"avx512_vnni", "avx_vnni"} & set(line.partition(":")[2].split()))
+    return False
+
+
+@lru_cache(maxsize=1)
+def _int8_exact_this_cpu() -> bool:
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return int8_exact_cpu(text)
 
 
 class OnnxEmbedder(TransformerMixin, BaseEstimator):
@@ -341,4 +374,4 @@ class OnnxEmbedder(TransformerMixin, BaseEstimator):
         return tags
 
 
-__all__ = ["OnnxEmbedder", "EMBED_DIM", "SCREEN_FILE", "available_cores", "CROP"]
+__all__ = ["OnnxEmbedder", "EMBED_DIM", "SCREEN_FILE", "available_cores", "int8_exact_cpu", "CROP"]

@@ -8,7 +8,9 @@ or ``{"error": {"type", "message"}}``.
 An animated image is scored on at most ``max_frames`` evenly spaced frames and
 its score is the maximum over them (one lewd frame is enough).
 
-``mode="fast"`` screens with an int8 copy of the graph when the bundle has one:
+``mode="fast"`` screens with an int8 copy of the graph when the bundle has one and
+the CPU does int8 products without saturation (:func:`cleanclf.image.embed.int8_exact_cpu`:
+AVX512-VNNI or AVX-VNNI; elsewhere fast mode scores every frame in float32):
 a frame whose int8 logit is more than ``screen_margin`` (3.0) away from the
 threshold's logit keeps its int8 score; every frame within the margin is
 scored again by the float32 graph. The largest int8 logit error measured is
@@ -38,6 +40,7 @@ import numpy as np
 from ..categories import LEWD_IMAGES
 from ..errors import BundleError, CleanclfError, InputError, InputTypeError, describe, error_dict
 from .decode import check_mode
+from . import embed
 from .embed import DEFAULT_FILE, SCREEN_FILE, OnnxEmbedder
 from .head import LogitHead
 
@@ -121,8 +124,9 @@ class ImageModel:
         (reduced-scale JPEG decoding and int8 screening); ``None`` (default) uses the mode the
         head was trained with, recorded in the bundle; ``images_root`` confines paths to a
         directory. ``screen``: ``None`` screens in fast mode when the bundle has
-        the int8 graph, ``False`` never screens (float32 only), ``True`` screens
-        in either mode (an error without the int8 graph). Undecodable, oversized, unsafe or missing images give an
+        the int8 graph and the CPU runs it exactly (VNNI), ``False`` never screens
+        (float32 only), ``True`` screens in either mode on any CPU (an error without
+        the int8 graph). Undecodable, oversized, unsafe or missing images give an
         ``{"error": {...}}`` entry instead of a score.
         """
         if mode is None:
@@ -135,7 +139,7 @@ class ImageModel:
         items = list(paths)
         threshold = self._thresholds[LEWD_IMAGES]
         if screen is None:
-            screen = mode == "fast" and self.embedder.screen_model_path is not None
+            screen = mode == "fast" and self.embedder.screen_model_path is not None and embed.int8_exact_cpu()
         refine = self._refine(threshold) if screen else None
         out: list[dict] = []
         for res in self.embedder.embed_frames(items, mode=mode, images_root=images_root, refine=refine):
