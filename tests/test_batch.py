@@ -274,3 +274,22 @@ def test_real_bundle_jobs2_matches_jobs1():
     with Alarm(300):
         two = list(score_accounts(recs, model=clf, jobs=2, chunk_size=4))
     assert two == one
+
+
+def test_image_screen_reaches_score_images_only_when_set():
+    class Recording(FakeClassifier):
+        def score_images(self, paths, mode="exact", images_root=None, **kw):
+            self.kw = kw
+            return super().score_images(paths, mode=mode, images_root=images_root)
+
+    recs = [acc(0, ["hi"], images={0: ["lewd.png"]})]
+    for screen, expected in ((None, {}), (False, {"screen": False}), (True, {"screen": True})):
+        clf = Recording()
+        out = list(score_accounts(recs, model=clf, image_mode="fast", image_screen=screen))
+        assert clf.kw == expected and out[0]["error"] is None
+    # a scorer without the option still works when it is not set (FakeClassifier has no **kw)
+    assert list(score_accounts(recs, model=FakeClassifier(), image_mode="fast"))[0]["error"] is None
+    from cleanclf.errors import InputError
+
+    with pytest.raises(InputError, match="image_screen"):
+        score_accounts(recs, model=FakeClassifier(), image_screen="no")

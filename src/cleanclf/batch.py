@@ -64,7 +64,7 @@ class ChunkScorer:
     """
 
     def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-                 serialize: bool = False):
+                 serialize: bool = False, image_screen: bool | None = None):
         self.clf = clf
         self.model_id = clf.model_id
         self.account_model = AccountModel(getattr(clf, "account_params", None) or {},
@@ -74,6 +74,9 @@ class ChunkScorer:
         self.posts = posts
         self.images_root = images_root
         self.image_mode = image_mode
+        # None: the model's default (the int8 screen in fast mode on VNNI CPUs); passed on only
+        # when set, so scorers without the option keep working
+        self.image_extra = {} if image_screen is None else {"screen": image_screen}
         self.serialize = serialize
 
     # -- public
@@ -140,8 +143,8 @@ class ChunkScorer:
                     for path in p.images:
                         paths.append(path)
                         where.append((a, i))
-            results = (self.clf.score_images(paths, mode=self.image_mode, images_root=self.images_root)
-                       if paths else [])
+            results = (self.clf.score_images(paths, mode=self.image_mode, images_root=self.images_root,
+                                             **self.image_extra) if paths else [])
             if len(results) != len(paths):
                 raise RuntimeError(f"score_images returned {len(results)} results for {len(paths)} paths")
             img_res = [[[] for _ in acc.posts] for acc in accounts]
@@ -387,7 +390,8 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
 
 def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progress: bool = False,
                    on_error: str = "record", posts: str = "flagged", images_root=None,
-                   image_mode: str = "exact", chunk_size: int = DEFAULT_CHUNK_SIZE,
+                   image_mode: str = "exact", image_screen: bool | None = None,
+                   chunk_size: int = DEFAULT_CHUNK_SIZE,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES, trust_model: bool = False,
                    total: int | None = None, _serialize: bool = False, _by_chunk: bool = False) -> Iterator[dict]:
     """Score account records lazily; one verdict record per input record, in input order.
@@ -401,6 +405,8 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     :class:`~cleanclf.errors.RecordError` at the first one. ``posts`` is ``"flagged"``,
     ``"all"`` or ``"none"`` (omit the key). With ``jobs>1`` and a Classifier object,
     pass a model loaded from a bundle (each worker re-loads it) or any picklable scorer.
+    ``image_mode`` is ``"exact"`` or ``"fast"``; ``image_screen``: ``None`` (the model's default:
+    the int8 screen in fast mode on VNNI CPUs), ``False`` (float32 only) or ``True``.
 
     >>> from cleanclf.batch import score_accounts
     >>> v = next(score_accounts([{"account_id": "u1", "posts": []}]))   # doctest: +SKIP
@@ -415,6 +421,8 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
         raise InputError(f"on_error: expected one of {ON_ERROR}, got {describe(on_error)}")
     if image_mode not in IMAGE_MODES:
         raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
+    if image_screen not in (None, True, False):
+        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size: expected an integer >= 1, got {describe(chunk_size)}")
     if isinstance(records, (str, bytes, dict, Account)):
@@ -423,7 +431,7 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     clf, spec, model_id = resolve_model(model, trust=trust_model)
     return _generate(records, clf, spec, model_id, jobs=jobs, progress=progress, on_error=on_error,
                      opts={"posts": posts, "images_root": None if images_root is None else str(images_root),
-                           "image_mode": image_mode, "serialize": _serialize},
+                           "image_mode": image_mode, "image_screen": image_screen, "serialize": _serialize},
                      chunk_size=chunk_size, chunk_bytes=chunk_bytes, total=total, by_chunk=_by_chunk)
 
 

@@ -52,6 +52,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--posts", choices=("flagged", "all", "none"), default="flagged",
                    help="which posts to list in each verdict (default: flagged)")
     s.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
+    s.add_argument("--no-screen", action="store_true",
+                   help="fast image mode: score every frame with the float32 graph (no int8 screening)")
     s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     s.add_argument("--chunk-size", type=int, default=None, metavar="N", help="accounts per chunk (default 128)")
     s.add_argument("--engine", choices=("local", "spark"), default="local",
@@ -174,7 +176,8 @@ def _score_on_spark(args, in_path, out_path, to_stdout) -> int:
 
     name = Path(args.model) if ("/" in args.model or os.sep in args.model) else args.model
     s = score_file(in_path, out_path, master=args.master, partitions=args.partitions, images_root=args.images_root,
-                   posts=args.posts, model=name, image_mode=args.image_mode, trust_model=args.trust_model)
+                   posts=args.posts, model=name, image_mode=args.image_mode,
+                   image_screen=False if args.no_screen else None, trust_model=args.trust_model)
     print(f"cleanclf: {s['accounts']} accounts scored on Spark in {s['seconds']:.1f}s "
           f"(+{s['startup_seconds']:.1f}s JVM start); error rows {s['errors']}; written to {args.output}",
           file=sys.stderr)
@@ -281,6 +284,7 @@ def cmd_score(args, model=None) -> int:
     try:
         gen = score_accounts(items, model=model, jobs=args.jobs, progress=not args.no_progress,
                              posts=args.posts, images_root=args.images_root, image_mode=args.image_mode,
+                             image_screen=False if args.no_screen else None,
                              chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE, trust_model=args.trust_model,
                              total=total, _serialize=True, _by_chunk=True)
         with _StopOnSigint() as stop:

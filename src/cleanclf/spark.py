@@ -319,11 +319,13 @@ def _score_partition(batches, *, cfg: dict):
 
 
 # ---------------------------------------------------------------------------- driver side
-def _check_opts(posts, image_mode) -> None:
+def _check_opts(posts, image_mode, image_screen=None) -> None:
     if posts not in POSTS_MODES:
         raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
     if image_mode not in IMAGE_MODES:
         raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
+    if image_screen not in (None, True, False):
+        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
 
 
 def _with_index(df):
@@ -399,7 +401,7 @@ def _score_indexed(df, index: dict, layout: str, spec: dict, opts: dict, partiti
 
 
 def score(df, model="default", *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-          trust_model: bool = False, partitions: int | None = None):
+          image_screen: bool | None = None, trust_model: bool = False, partitions: int | None = None):
     """Score a Spark DataFrame of accounts; one verdict row per input record.
 
     ``df`` is *nested* (``account_id``, ``profile`` struct<nickname, bio>, ``posts``
@@ -407,7 +409,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     ``account_id, post_id, text, images, created_at, nickname, bio``; rows of one account
     must be contiguous, as for the batch reader). ``model`` is a bundle name, a bundle
     path (with ``trust_model=True``) or a scorer object (pickled to the executors).
-    ``posts``, ``images_root`` and ``image_mode`` mean what they mean in
+    ``posts``, ``images_root``, ``image_mode`` and ``image_screen`` mean what they mean in
     :func:`cleanclf.batch.score_accounts`; ``images_root`` must exist on the executors.
     ``partitions`` repartitions the work (default: keep the input's partitions).
 
@@ -423,7 +425,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     >>> out.where("error is null").groupBy("labels").count().show()         # doctest: +SKIP
     """
     _require_pyspark("cleanclf.spark.score")
-    _check_opts(posts, image_mode)
+    _check_opts(posts, image_mode, image_screen)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
     if not hasattr(df, "mapInArrow") or not hasattr(df, "columns"):
@@ -431,7 +433,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     layout = _layout(df)
     spec = _model_spec(model, trust_model)
     opts = {"posts": posts, "images_root": None if images_root is None else str(images_root),
-            "image_mode": image_mode}
+            "image_mode": image_mode, "image_screen": image_screen}
     indexed, index, _total = _with_index(df)
     return _score_indexed(indexed, index, layout, spec, opts, partitions)
 
@@ -496,8 +498,8 @@ def _out_format(path: str) -> str:
 
 
 def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int | None = None, images_root=None,
-               posts: str = "flagged", model="default", image_mode: str = "exact", trust_model: bool = False,
-               layout: str = "auto", spark=None, conf: dict | None = None) -> dict:
+               posts: str = "flagged", model="default", image_mode: str = "exact", image_screen: bool | None = None,
+               trust_model: bool = False, layout: str = "auto", spark=None, conf: dict | None = None) -> dict:
     """Score a dump file on Spark into verdicts; returns a summary dict.
 
     ``in_path``: JSONL (``.jsonl``, ``.jsonl.gz``, ``.ndjson``; one account record per
@@ -526,7 +528,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     20000
     """
     _require_pyspark("cleanclf.spark.score_file")
-    _check_opts(posts, image_mode)
+    _check_opts(posts, image_mode, image_screen)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
     if layout not in ("auto", "nested", "flat"):
@@ -543,7 +545,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
         images_root = os.path.dirname(os.path.abspath(in_path))
     spec = _model_spec(model, trust_model)  # verify the bundle before paying for a JVM
     opts = {"posts": posts, "images_root": None if images_root is None else str(images_root),
-            "image_mode": image_mode}
+            "image_mode": image_mode, "image_screen": image_screen}
 
     t0 = time.monotonic()
     if spark is None:
