@@ -35,6 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+# the names and margin the library reads the bundle with
+from cleanclf.image.embed import SCREEN_FILE
+from cleanclf.image.model import SCREEN_MARGIN
+
 ROOT = Path(__file__).resolve().parents[1]
 UPSTREAM_SHA256 = "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305fa"
 EMBEDDING_TENSOR = "Reshape:0"
@@ -125,8 +129,6 @@ def build_embed(src: Path, dst: Path) -> tuple[np.ndarray, np.ndarray]:
     return W, b
 
 
-SCREEN_FILE = "image_embed_int8.onnx"
-SCREEN_MARGIN = 3.0  # logits; the largest int8 error measured by bench_image_parity.py is ~2
 CALIBRATION = "scikit-learn sample photos china.jpg + flower.jpg (CC BY 2.0), each whole and in 24 seeded crops/flips/exposure changes (50 inputs, exact preprocessing)"
 
 

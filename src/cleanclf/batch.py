@@ -388,6 +388,16 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
     return model, ("object", model), model.model_id
 
 
+def check_scoring_opts(posts: Any, image_mode: Any, image_screen: Any = None) -> None:
+    """The per-record scoring options that score_accounts and cleanclf.spark share."""
+    if posts not in POSTS_MODES:
+        raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
+    if image_mode not in IMAGE_MODES:
+        raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
+    if image_screen not in (None, True, False):
+        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
+
+
 def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progress: bool = False,
                    on_error: str = "record", posts: str = "flagged", images_root=None,
                    image_mode: str = "exact", image_screen: bool | None = None,
@@ -415,14 +425,9 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise InputError(f"jobs: expected an integer >= 1, got {describe(jobs)}")
-    if posts not in POSTS_MODES:
-        raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
+    check_scoring_opts(posts, image_mode, image_screen)
     if on_error not in ON_ERROR:
         raise InputError(f"on_error: expected one of {ON_ERROR}, got {describe(on_error)}")
-    if image_mode not in IMAGE_MODES:
-        raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
-    if image_screen not in (None, True, False):
-        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise InputError(f"chunk_size: expected an integer >= 1, got {describe(chunk_size)}")
     if isinstance(records, (str, bytes, dict, Account)):

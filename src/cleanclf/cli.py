@@ -21,7 +21,9 @@ import argparse
 import itertools
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -205,17 +207,12 @@ class _StopOnSigint:
         self.requested = True
 
     def __enter__(self):
-        import signal
-        import threading
-
         if threading.current_thread() is threading.main_thread():
             self._previous = signal.signal(signal.SIGINT, self._handle)
         return self
 
     def __exit__(self, *exc):
         if self._previous is not None:
-            import signal
-
             signal.signal(signal.SIGINT, self._previous)
         return False
 

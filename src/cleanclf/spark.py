@@ -49,8 +49,8 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from .accounts import POSTS_MODES
-from .batch import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, IMAGE_MODES, ChunkScorer, _chunks, dumps_line, resolve_model
+from .batch import (DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, ChunkScorer, _chunks, check_scoring_opts, dumps_line,
+                    resolve_model)
 from .categories import CATEGORIES
 from .errors import InputError, MissingDependencyError, RecordError, describe
 from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Item, _fail, _Grouper, _nan_to_none, decode_line
@@ -319,15 +319,6 @@ def _score_partition(batches, *, cfg: dict):
 
 
 # ---------------------------------------------------------------------------- driver side
-def _check_opts(posts, image_mode, image_screen=None) -> None:
-    if posts not in POSTS_MODES:
-        raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
-    if image_mode not in IMAGE_MODES:
-        raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
-    if image_screen not in (None, True, False):
-        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
-
-
 def _with_index(df):
     """Add scan-position columns and count rows per scanned split, so lines can be numbered.
 
@@ -425,7 +416,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     >>> out.where("error is null").groupBy("labels").count().show()         # doctest: +SKIP
     """
     _require_pyspark("cleanclf.spark.score")
-    _check_opts(posts, image_mode, image_screen)
+    check_scoring_opts(posts, image_mode, image_screen)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
     if not hasattr(df, "mapInArrow") or not hasattr(df, "columns"):
@@ -528,7 +519,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     20000
     """
     _require_pyspark("cleanclf.spark.score_file")
-    _check_opts(posts, image_mode, image_screen)
+    check_scoring_opts(posts, image_mode, image_screen)
     if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
         raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
     if layout not in ("auto", "nested", "flat"):

@@ -46,7 +46,8 @@ from .head import LogitHead
 
 DEFAULT_HEAD_FILE = "image_head.json"
 DEFAULT_THRESHOLD = 0.8
-#: Frames whose int8 logit is at least this far from the threshold's logit (either side) keep their int8 score.
+#: Frames whose int8 logit is at least this far from the threshold's logit (either side) keep their int8 score
+#: (logits; the largest int8 error benchmarks/bench_image_parity.py measured is ~2).
 SCREEN_MARGIN = 3.0
 
 
@@ -88,8 +89,10 @@ class ImageModel:
         head_cfg = section.get("head", {})
         emb_file = emb_cfg.get("file", DEFAULT_FILE)
         head_file = head_cfg.get("file", DEFAULT_HEAD_FILE)
-        screen_cfg = emb_cfg.get("screen") or {}
-        screen_file = screen_cfg.get("file") if isinstance(screen_cfg, dict) else None
+        screen_cfg = emb_cfg.get("screen")
+        if not isinstance(screen_cfg, dict):
+            screen_cfg = {}
+        screen_file = screen_cfg.get("file")
         for rel in (emb_file, head_file) + ((screen_file,) if screen_file else ()):
             if rel not in section.get("files", []):
                 raise BundleError(f"section: image component does not list {rel!r} in its files")
@@ -105,7 +108,7 @@ class ImageModel:
                                 screen_model_path=str(directory / screen_file) if screen_file else None,
                                 screen_sha256=hashes.get(screen_file, {}).get("sha256") if screen_file else None)
         head = LogitHead.load_json(directory / head_file)
-        margin = screen_cfg.get("margin_logits", SCREEN_MARGIN) if isinstance(screen_cfg, dict) else SCREEN_MARGIN
+        margin = screen_cfg.get("margin_logits", SCREEN_MARGIN)
         try:
             return cls(embedder, head, section.get("thresholds"), screen_margin=margin)
         except InputError as exc:  # only screen_margin raises it: a bad manifest, not bad user input
