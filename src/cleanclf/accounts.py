@@ -1,88 +1,109 @@
-"""Aggregation from post scores to an account verdict ("large amounts / volumes").
+"""Aggregation from post scores to an account verdict: "large amounts", as a count rule.
 
-Platforms remove *accounts*, so one borderline post must not condemn an account while
-an account that posts the same escort ad forty times must not escape because each ad
-is short. Per category the account is described by six interpretable features:
+Platforms remove *accounts* that post large amounts of lewd images, explicit sexual text or
+prostitution solicitation. The account layer therefore asks, per category, **how many posts**
+the text (or image) model flagged, never how confident one post is: a single post, however
+confident, does not make an account, because post scores on text unlike the training data are
+overconfident (issue 16: a fitted model on ``max`` / ``topk_mean`` features condemned 8.9 % of
+benign accounts from unseen platforms, most of them on exactly one post).
 
-======================  =====================================================================
-``log1p_flagged``       log(1 + number of posts whose post score reaches the post threshold)
-``share_flagged``       flagged posts / scored posts (posts with text, or with images)
-``topk_mean``           mean of the ``topk`` highest post scores, zero-padded (volume *and* strength)
-``max``                 the highest post score
-``profile``             the score of nickname + bio (solicitation often lives in the profile)
-``log1p_contact``       solicitation only: log(1 + posts sharing a contact handle that also
-                        appears in a flagged post or profile), so a repeated WeChat/QQ/phone
-                        strengthens solicitation while a repair shop's repeated number (never in
-                        a flagged post) does not
-======================  =====================================================================
+The rule, per text category *c* (``explicit_text``, ``solicitation``), with a post *flagged*
+for *c* when its post score reaches the classifier's post threshold:
 
-and scored with a logistic model ``p = 1 / (1 + exp(-(bias + w·x)))``; the account gets
-the label when ``p >= thresholds[category]``. Weights and thresholds live in the model
-bundle's ``account`` component (fitted by ``scripts/calibrate_accounts.py`` on simulated
-accounts, see ``models/default/CARD-account.md``); :data:`DEFAULT_PARAMS` are hand-set
-fallbacks used when a bundle has none.
+* ``flagged`` = posts flagged for *c*; ``share`` = flagged / posts with a scored text;
+* *support* (at most one step, never below ``floor_posts`` = 2): the profile (nickname + bio)
+  is flagged for *c*; for solicitation also a contact handle (WeChat / QQ / phone...) repeated
+  in at least two flagged posts (or a flagged post and the profile). Support alone never labels;
+* ``needed`` = ``min_posts[c]``, or ``max(floor_posts, min_posts[c] - 1)`` with support;
+* **label** when ``flagged >= needed`` and ``share >= min_share[c]``;
+* **review** when not labelled but at least one post (or the profile) is flagged: the account
+  goes to people (``verdict["review"]``, ``verdict["bands"][c] == "review"``), not decided.
+
+``lewd_images`` has its own rule: flagged images (image score >= the image threshold) ``>=
+min_posts["lewd_images"]``, spread over at least ``floor_posts`` posts, and ``>= min_share
+["lewd_images"]`` of the scored images; review with one flagged image or more.
+
+``scores[c]`` is the post score of the account's ``needed``-th most confident post for *c*
+(for images: of its ``needed``-th image, capped by its second-best *post*), so it reaches the
+post threshold exactly when the count part of the rule holds, and one post never lifts it.
+Every category with a flagged post gets an evidence entry ``{"kind": "rule", "category",
+"decision", "reason", ...}`` that says in words which rule fired or why it did not.
+Parameters live in the bundle's ``account`` component (``scripts/calibrate_accounts.py`` picks
+``min_posts`` / ``min_share`` on held-out post scores, see ``models/default/CARD-account.md``);
+:data:`DEFAULT_PARAMS` are the fallback.
 
 >>> from cleanclf.accounts import AccountModel
 >>> from cleanclf.schema import Account, Post
 >>> m = AccountModel()
 >>> acc = Account("u1", {"nickname": "", "bio": ""}, [Post(str(i), "ad") for i in range(6)])
->>> res = [{"explicit_text": 0.01, "solicitation": 0.99, "labels": ["solicitation"], "evidence": [],
-...         "escalate": False, "escalate_reasons": [], "truncated": False}] * 6
->>> v = m.verdict(acc, res, None, None, model_id="x@1")
->>> v["labels"], v["counts"]["flagged"]["solicitation"]
-(['solicitation'], 6)
+>>> ad = {"explicit_text": 0.01, "solicitation": 0.99, "labels": ["solicitation"], "evidence": [],
+...       "escalate": False, "escalate_reasons": [], "truncated": False}
+>>> ok = {**ad, "solicitation": 0.01, "labels": []}
+>>> v = m.verdict(acc, [ad] * 6, None, None, model_id="x@1")
+>>> v["labels"], v["counts"]["flagged"]["solicitation"], v["review"]
+(['solicitation'], 6, False)
+>>> v = m.verdict(acc, [ad] + [ok] * 5, None, None, model_id="x@1")    # one post: review, never a label
+>>> v["labels"], v["review"], v["bands"]["solicitation"]
+([], True, 'review')
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 from .categories import CATEGORIES, EXPLICIT_TEXT, LEWD_IMAGES, SOLICITATION, TEXT_CATEGORIES
-
-FEATURES: tuple[str, ...] = ("log1p_flagged", "share_flagged", "topk_mean", "max", "profile", "log1p_contact")
+from .errors import InputError, describe
 
 POSTS_MODES = ("flagged", "all", "none")
+RULE = "counts"
+#: Bands of ``verdict["bands"][category]``: ``None`` when the category was not computed.
+BANDS = ("clear", "review", "label")
 
-#: Fallback used when a bundle has no ``account`` component: weights and thresholds from
-#: ``scripts/calibrate_accounts.py`` run against a text model trained with
-#: ``cleanclf.train.fit_text_model`` defaults (provisional, 2026-11-28). The bundle's own
-#: calibrated section replaces them; rerun the script after retraining the text model.
-#: lewd_images reuses the explicit_text volume weights (no account-level image data).
-_EXPLICIT_W = {"bias": -3.83, "log1p_flagged": 0.23, "share_flagged": 0.0, "topk_mean": 10.54, "max": 0.33,
-               "profile": 4.55, "log1p_contact": 0.0}
+#: Fallback used when a bundle has no (or an old, weights-based) ``account`` component.
+#: ``scripts/calibrate_accounts.py`` writes the calibrated values into the bundle.
 DEFAULT_PARAMS: dict[str, Any] = {
-    "format": 1,
-    "fitted": False,
-    "features": list(FEATURES),
-    "topk": 5,
-    "weights": {
-        EXPLICIT_TEXT: _EXPLICIT_W,
-        SOLICITATION: {"bias": -4.78, "log1p_flagged": 1.33, "share_flagged": 0.0, "topk_mean": 7.43, "max": 0.63,
-                       "profile": 1.75, "log1p_contact": 0.31},
-        LEWD_IMAGES: {**_EXPLICIT_W, "profile": 0.0},
-    },
-    "thresholds": {EXPLICIT_TEXT: 0.325, SOLICITATION: 0.133, LEWD_IMAGES: 0.325},
-    "evidence": {"top_posts": 3, "terms_per_post": 5, "contacts": 5, "contact_posts": 10, "images": 3,
+    "format": 2,
+    "rule": RULE,
+    "min_posts": {EXPLICIT_TEXT: 3, SOLICITATION: 3, LEWD_IMAGES: 3},
+    "min_share": {EXPLICIT_TEXT: 0.05, SOLICITATION: 0.05, LEWD_IMAGES: 0.05},
+    "floor_posts": 2,
+    "support": {EXPLICIT_TEXT: ["profile"], SOLICITATION: ["profile", "repeated_contact"], LEWD_IMAGES: []},
+    "evidence": {"top_posts": 3, "terms_per_post": 5, "contacts": 5, "contact_posts": 10, "images": 5,
                  "profile_terms": 5, "escalations": 5, "excerpt_chars": 160, "post_errors": 3},
 }
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
+SUPPORTS = ("profile", "repeated_contact")
+MIN_FLOOR = 2  # not a parameter: one post never makes an account, whatever a bundle says
 
 
 def _merge(params: dict | None) -> dict:
+    params = dict(params or {})
     out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_PARAMS.items()}
-    for k, v in (params or {}).items():
+    if params.get("format", 2) < 2 or "weights" in params and "min_posts" not in params:
+        # a format-1 bundle (fitted logistic weights): only its evidence limits carry over
+        params = {"evidence": params.get("evidence", {})}
+    for k, v in params.items():
         if isinstance(v, dict) and isinstance(out.get(k), dict):
             out[k] = {**out[k], **v}
         else:
             out[k] = v
     return out
+
+
+def _check(params: dict) -> None:
+    floor = params["floor_posts"]
+    if not isinstance(floor, int) or isinstance(floor, bool) or floor < MIN_FLOOR:
+        raise InputError(f"params['floor_posts']: expected an int >= {MIN_FLOOR} (one post never makes an "
+                         f"account), got {describe(floor)}")
+    for c in CATEGORIES:
+        n = params["min_posts"].get(c)
+        if not isinstance(n, int) or isinstance(n, bool) or n < floor:
+            raise InputError(f"params['min_posts'][{c!r}]: expected an int >= floor_posts ({floor}), got {describe(n)}")
+        s = params["min_share"].get(c)
+        if not isinstance(s, (int, float)) or isinstance(s, bool) or not 0.0 <= s <= 1.0:
+            raise InputError(f"params['min_share'][{c!r}]: expected a number in [0, 1], got {describe(s)}")
+        bad = [x for x in params["support"].get(c, []) if x not in SUPPORTS]
+        if bad:
+            raise InputError(f"params['support'][{c!r}]: expected names from {list(SUPPORTS)}, got {bad!r}")
 
 
 def empty_scores() -> dict[str, None]:
@@ -98,7 +119,7 @@ def error_verdict(account_id: str | None, error: dict, *, line: int | None, mode
     4
     """
     out = {"account_id": account_id, "labels": [], "scores": empty_scores(), "counts": {},
-           "escalate": False, "evidence": []}
+           "escalate": False, "review": False, "bands": empty_scores(), "evidence": []}
     if posts != "none":
         out["posts"] = []
     out["model"] = model_id
@@ -107,50 +128,99 @@ def error_verdict(account_id: str | None, error: dict, *, line: int | None, mode
     return out
 
 
+def _kth(values: list[float], k: int) -> float:
+    """The k-th largest value (0.0 when there are fewer than k)."""
+    if k <= 0 or len(values) < k:
+        return 0.0
+    return sorted(values, reverse=True)[k - 1]
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.3g}%"
+
+
 class AccountModel:
-    """Turns post-level results of one account into its verdict record.
+    """Turns post-level results of one account into its verdict record, by the count rule above.
 
     ``params`` is the bundle's ``account`` component (missing keys fall back to
-    :data:`DEFAULT_PARAMS`); ``post_thresholds`` are the classifier's post thresholds
-    (a post is *flagged* for a category when its score reaches them).
+    :data:`DEFAULT_PARAMS`; a format-1 component with logistic weights is read as the default
+    rule); ``post_thresholds`` are the classifier's post thresholds (a post is *flagged* for a
+    category when its score reaches them). Raises ``ValueError`` naming the parameter when a
+    rule would let fewer than two posts make an account.
 
-    >>> AccountModel().score_features("solicitation", dict.fromkeys(FEATURES, 0.0)) < 0.01
-    True
+    >>> AccountModel({"min_posts": {"solicitation": 4}}).params["min_posts"]["solicitation"]
+    4
+    >>> AccountModel({"min_posts": {"solicitation": 1}})
+    Traceback (most recent call last):
+    ...
+    cleanclf.errors.InputError: params['min_posts']['solicitation']: expected an int >= floor_posts (2), got 1 (int)
     """
 
     def __init__(self, params: dict | None = None, post_thresholds: dict[str, float] | None = None):
         self.params = _merge(params)
-        self.topk = int(self.params["topk"])
+        _check(self.params)
         self.post_thresholds = {c: 0.5 for c in CATEGORIES}
         self.post_thresholds.update(post_thresholds or {})
         self.ev = self.params["evidence"]
 
-    # ------------------------------------------------------------------ features
-    def _features(self, scores, profile, contact, threshold) -> dict[str, float]:
-        n = len(scores)
-        flagged = sum(1 for s in scores if s >= threshold)
-        top = sorted(scores, reverse=True)[: self.topk]
-        return {
-            "log1p_flagged": math.log1p(flagged),
-            "share_flagged": flagged / n if n else 0.0,
-            "topk_mean": sum(top) / self.topk,
-            "max": top[0] if top else 0.0,
-            "profile": float(profile or 0.0),
-            "log1p_contact": math.log1p(contact),
-        }
+    # ------------------------------------------------------------------ the rule
+    def decide(self, category: str, inputs: dict) -> dict:
+        """Apply the rule to one category's inputs (see :meth:`rule_inputs`).
 
-    def score_features(self, category: str, feats: dict[str, float]) -> float:
-        """Account probability for ``category`` from its feature dict."""
-        w = self.params["weights"][category]
-        z = w.get("bias", 0.0) + sum(w.get(f, 0.0) * feats.get(f, 0.0) for f in FEATURES)
-        return _sigmoid(z)
+        Returns ``{"label": bool, "band": "clear" | "review" | "label", "needed": int,
+        "score": float, "support": [...], "reason": str}``.
 
-    def features(self, account, text_results, profile_result, image_results) -> dict[str, dict[str, float] | None]:
-        """Feature dicts per category (``None`` when the category was not computed).
-
-        Same inputs as :meth:`verdict`; used by ``scripts/calibrate_accounts.py`` to fit weights.
+        >>> m = AccountModel()
+        >>> inp = {"flagged": 2, "scored": 10, "flagged_posts": 2, "scores": [0.9, 0.8] + [0.0] * 8,
+        ...        "support": ["repeated_contact"]}
+        >>> d = m.decide("solicitation", inp)
+        >>> d["label"], d["needed"], d["reason"]
+        (True, 2, 'label: 2 of 10 posts flagged (20%) >= 2 needed (3 minus one for support: repeated_contact), share >= 5%')
         """
-        return self._analyse(account, text_results, profile_result, image_results)["features"]
+        p = self.params
+        floor = p["floor_posts"]
+        n_min = p["min_posts"][category]
+        s_min = p["min_share"][category]
+        support = [x for x in inputs.get("support", ()) if x in p["support"].get(category, ())]
+        needed = max(floor, n_min - 1) if support else n_min
+        flagged, scored = inputs["flagged"], inputs["scored"]
+        share = flagged / scored if scored else 0.0
+        spread_ok = inputs.get("flagged_posts", flagged) >= floor
+        label = flagged >= needed and share >= s_min and spread_ok
+        unit = "images" if category == LEWD_IMAGES else "posts"
+        score = _kth(inputs["scores"], needed)
+        if category == LEWD_IMAGES:
+            score = min(score, _kth(inputs.get("post_max", []), floor))
+        need_txt = f"{needed} needed" + (f" ({n_min} minus one for support: {', '.join(support)})"
+                                          if needed < n_min else "")
+        head = f"{flagged} of {scored} {unit} flagged ({_pct(share)})"
+        if category == LEWD_IMAGES:
+            head += f" in {inputs.get('flagged_posts', 0)} posts"
+        if label:
+            reason = f"label: {head} >= {need_txt}, share >= {_pct(s_min)}"
+        else:
+            why = []
+            if flagged < needed:
+                why.append(f"< {need_txt}")
+            if share < s_min:
+                why.append(f"share < {_pct(s_min)}")
+            if not spread_ok and flagged >= needed:
+                why.append(f"fewer than {floor} posts")
+            reason = f"{'review' if flagged or inputs.get('profile_flagged') else 'clear'}: {head} " + "; ".join(why)
+        band = "label" if label else ("review" if flagged or inputs.get("profile_flagged") else "clear")
+        return {"label": label, "band": band, "needed": needed, "score": score, "support": support,
+                "reason": reason}
+
+    def rule_inputs(self, account, text_results, profile_result, image_results) -> dict[str, dict | None]:
+        """Per category, what the rule reads (``None`` when the category was not computed):
+        ``flagged``, ``scored``, ``flagged_posts``, ``scores`` (post scores, or image scores),
+        ``support``, ``profile_flagged`` (and ``post_max`` for images).
+
+        Same inputs as :meth:`verdict`; ``scripts/calibrate_accounts.py`` chooses the rule's
+        parameters from these.
+        """
+        return self._analyse(account, text_results, profile_result, image_results)["inputs"]
+
 
     # ------------------------------------------------------------------ analysis
     def _analyse(self, account, text_results, profile_result, image_results) -> dict:
@@ -161,6 +231,7 @@ class AccountModel:
         post_labels: list[list[str]] = []
         post_errors: list[list[dict]] = []
         cat_scores: dict[str, list[float]] = {c: [] for c in CATEGORIES}
+        image_scores: list[tuple[float, int, int]] = []  # (score, post index, image index)
         for i, _post in enumerate(posts):
             sc: dict[str, float | None] = dict.fromkeys(CATEGORIES)
             labels: list[str] = []
@@ -173,7 +244,8 @@ class AccountModel:
                     for c in TEXT_CATEGORIES:
                         sc[c] = float(tr[c])
                         cat_scores[c].append(sc[c])
-                    labels.extend(lab for lab in tr.get("labels", ()) if lab in TEXT_CATEGORIES)
+                        if sc[c] >= self.post_thresholds[c]:
+                            labels.append(c)
             imgs = image_results[i] if has_image else None
             if imgs:
                 best = None
@@ -182,6 +254,7 @@ class AccountModel:
                         errs.append({"source": "image", "image": posts[i].images[j], **ir["error"]})
                     else:
                         s = float(ir[LEWD_IMAGES])
+                        image_scores.append((s, i, j))
                         best = s if best is None else max(best, s)
                 if best is not None:
                     sc[LEWD_IMAGES] = best
@@ -207,25 +280,44 @@ class AccountModel:
                 if ev.get("kind") != "contact":
                     continue
                 key = (str(ev.get("type", "")), str(ev.get("value", ev.get("text", ""))))
-                entry = contacts.setdefault(key, {"where": [], "implicated": False})
+                entry = contacts.setdefault(key, {"where": [], "flagged_where": [], "implicated": False})
                 if not entry["where"] or entry["where"][-1] != i:
                     entry["where"].append(i)
+                    if flagged:
+                        entry["flagged_where"].append(i)
                 entry["implicated"] |= flagged
         repeated = max((len(e["where"]) for e in contacts.values() if e["implicated"] and len(e["where"]) > 1),
                        default=0)
+        # support: one handle in >= 2 flagged places (posts or profile); a shop's number in
+        # unflagged posts, or a handle in one flagged post, is no support
+        contact_flagged = max((len(e["flagged_where"]) for e in contacts.values()), default=0)
 
-        feats: dict[str, dict[str, float] | None] = {}
+        inputs: dict[str, dict | None] = {}
         for c in CATEGORIES:
             computed = has_image if c == LEWD_IMAGES else has_text
             if not computed:
-                feats[c] = None
+                inputs[c] = None
                 continue
-            prof = float(profile_result[c]) if (profile_ok and c in TEXT_CATEGORIES) else 0.0
-            feats[c] = self._features(cat_scores[c], prof, repeated if c == SOLICITATION else 0,
-                                      self.post_thresholds[c])
-        return {"features": feats, "post_scores": post_scores, "post_labels": post_labels,
+            if c == LEWD_IMAGES:
+                flagged_imgs = [(s, i) for s, i, _ in image_scores if s >= self.post_thresholds[c]]
+                per_post: dict[int, float] = {}
+                for s, i, _ in image_scores:
+                    per_post[i] = max(per_post.get(i, 0.0), s)
+                inputs[c] = {"flagged": len(flagged_imgs), "scored": len(image_scores),
+                             "flagged_posts": len({i for _, i in flagged_imgs}),
+                             "scores": [s for s, _, _ in image_scores], "post_max": list(per_post.values()),
+                             "support": [], "profile_flagged": False}
+                continue
+            prof_flag = profile_ok and float(profile_result.get(c, 0.0)) >= self.post_thresholds[c]
+            support = ["profile"] if prof_flag else []
+            if c == SOLICITATION and contact_flagged >= 2:
+                support.append("repeated_contact")
+            flagged = sum(1 for s in cat_scores[c] if s >= self.post_thresholds[c])
+            inputs[c] = {"flagged": flagged, "scored": len(cat_scores[c]), "flagged_posts": flagged,
+                         "scores": cat_scores[c], "support": support, "profile_flagged": bool(prof_flag)}
+        return {"inputs": inputs, "post_scores": post_scores, "post_labels": post_labels,
                 "post_errors": post_errors, "contacts": contacts, "repeated": repeated,
-                "profile_ok": profile_ok, "cat_scores": cat_scores}
+                "profile_ok": profile_ok, "image_scores": image_scores}
 
     # ------------------------------------------------------------------ verdict
     def verdict(self, account, text_results: Sequence[dict | None] | None, profile_result: dict | None,
@@ -236,19 +328,28 @@ class AccountModel:
         without text), or ``text_results=None`` when there is no text model; likewise
         ``image_results[i]`` lists the ``score_images`` results of post *i*'s images.
         ``profile_result`` scores nickname + bio (``None`` when the profile is empty).
+
+        Besides the fields listed in the README, ``review`` is true when some category is in
+        the ``"review"`` band (flagged posts, but below the rule), ``bands`` gives each
+        category's band, and ``counts["flagged_images"]`` counts images over the image threshold.
         """
         a = self._analyse(account, text_results, profile_result, image_results)
-        feats = a["features"]
         scores: dict[str, float | None] = {}
+        bands: dict[str, str | None] = {}
         labels: list[str] = []
+        decisions: dict[str, dict] = {}
         for c in CATEGORIES:
-            if feats[c] is None:
-                scores[c] = None
+            inp = a["inputs"][c]
+            if inp is None:
+                scores[c] = bands[c] = None
                 continue
-            p = self.score_features(c, feats[c])
-            scores[c] = round(p, 6)
-            if p >= self.params["thresholds"][c]:
+            d = self.decide(c, inp)
+            decisions[c] = d
+            scores[c] = round(d["score"], 6)
+            bands[c] = d["band"]
+            if d["label"]:
                 labels.append(c)
+        review = any(b == "review" for b in bands.values())
 
         # escalation (minors signals) from any post or the profile, with reasons
         esc_entries = []
@@ -269,13 +370,14 @@ class AccountModel:
             "posts_with_text": sum(1 for p in account.posts if p.text),
             "images": sum(len(p.images) for p in account.posts),
             "flagged": {c: sum(1 for labs in a["post_labels"] if c in labs) for c in CATEGORIES},
+            "flagged_images": sum(1 for s, _, _ in a["image_scores"] if s >= self.post_thresholds[LEWD_IMAGES]),
             "repeated_contact_posts": a["repeated"],
             "escalated_posts": len(esc_entries),
             "errors": n_errors + (1 if profile_result is not None and "error" in profile_result else 0),
         }
-        evidence = self._evidence(account, text_results, profile_result, image_results, a, esc_entries)
+        evidence = self._evidence(account, text_results, profile_result, image_results, a, esc_entries, decisions)
         out = {"account_id": account.account_id, "labels": labels, "scores": scores, "counts": counts,
-               "escalate": escalate, "evidence": evidence}
+               "escalate": escalate, "review": review, "bands": bands, "evidence": evidence}
         if posts != "none":
             plist = []
             for i, p in enumerate(account.posts):
@@ -302,9 +404,18 @@ class AccountModel:
         start = max(0, (spans[0][0] if spans else 0) - n // 4)
         return text[start: start + n], start
 
-    def _evidence(self, account, text_results, profile_result, image_results, a, esc_entries) -> list[dict]:
+    def _evidence(self, account, text_results, profile_result, image_results, a, esc_entries,
+                  decisions) -> list[dict]:
         ev = self.ev
         out: list[dict] = []
+        # the rule first: why each category was labelled, sent to review, or not
+        for c, d in decisions.items():
+            inp = a["inputs"][c]
+            if d["band"] == "clear":
+                continue
+            out.append({"kind": "rule", "category": c, "decision": d["band"], "reason": d["reason"],
+                        "flagged": inp["flagged"], "scored": inp["scored"], "needed": d["needed"],
+                        "support": d["support"]})
         # profile hits first: a reviewer reads the profile before the posts
         if a["profile_ok"]:
             offs = account.profile_offsets()
@@ -345,98 +456,17 @@ class AccountModel:
                         "in_profile": -1 in where, "count": len(where),
                         "post_ids": [account.posts[i].id for i in where if i >= 0][: ev["contact_posts"]],
                         "in_flagged_post": e["implicated"]})
-        # top images
+        # images: the flagged ones first (each with its score), then the best of the rest
         if image_results is not None:
-            imgs = []
-            for i, irs in enumerate(image_results):
-                for j, ir in enumerate(irs or ()):
-                    if "error" not in ir:
-                        imgs.append((float(ir[LEWD_IMAGES]), i, j))
-            imgs.sort(reverse=True)
-            for s, i, j in imgs[: ev["images"]]:  # even low scores: the reviewer sees the maximum
+            t_img = self.post_thresholds[LEWD_IMAGES]
+            for s, i, j in sorted(a["image_scores"], key=lambda x: (-x[0], x[1], x[2]))[: ev["images"]]:
+                # even low scores: the reviewer sees the maximum
                 out.append({"kind": "image", "post_id": account.posts[i].id, "path": account.posts[i].images[j],
-                            "score": round(s, 6)})
+                            "score": round(s, 6), "flagged": s >= t_img})
         out.extend(esc_entries[: ev["escalations"]])
         return out
 
 
-__all__ = ["AccountModel", "FEATURES", "DEFAULT_PARAMS", "POSTS_MODES", "error_verdict", "empty_scores",
+
+__all__ = ["AccountModel", "DEFAULT_PARAMS", "POSTS_MODES", "BANDS", "RULE", "error_verdict", "empty_scores",
            "EXPLICIT_TEXT", "SOLICITATION", "LEWD_IMAGES"]
-
-
-# ---------------------------------------------------------------------------- simulation
-#: Sources whose benign rows are look-alikes of positives (used to stress benign accounts).
-HARD_NEGATIVE_SOURCES = ("medical-search-queries", "sms800k", "bilibili-comments", "cold-comments", "qq-group-chat")
-_HARD_WORDS = ("按摩", "上门", "足疗", "小姐", "同城", "加我", "私聊", "微信", "约")
-
-
-def split_half(text: str) -> int:
-    """0 or 1: a stable half of a post, by a digit- and punctuation-free prefix of its text.
-
-    Near-duplicate spam (same ad, other number) lands in the same half, so calibration
-    (half 0) and evaluation (half 1) do not share an ad.
-
-    >>> split_half("加薇 abc123 包夜") == split_half("加薇 abc999 包夜!")
-    True
-    """
-    import hashlib
-    import re
-
-    key = re.sub(r"[\W\d_]+", "", text.lower())[:24]
-    return hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=2).digest()[0] & 1
-
-
-def simulate_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, seed: int = 0,
-                      offending_posts: tuple[int, int] = (1, 30)) -> list[tuple[Any, dict]]:
-    """Simulated accounts from labelled posts: ``[(Account, meta), ...]``.
-
-    ``rows`` are labelled posts (``text``, ``source``, ``explicit_text``, ``solicitation``
-    with 1/0/None). Benign accounts hold 1-60 benign posts, 40 % of them drawn from hard
-    negatives (medical queries, legitimate 上门 SMS, 按摩 reviews, game chat ads...), and a
-    benign bio half of the time. An offending account of category *c* holds *k* posts
-    positive for *c* (k uniform in ``offending_posts``; half of the accounts repeat a
-    repertoire of 1-3 ads, the way spam accounts do, which also repeats their contact)
-    mixed with 0-2k benign posts, and puts a positive text in its bio 30 % of the time.
-    ``meta`` = ``{"kind": "benign" | category, "k": offending post count}``.
-
-    >>> rows = [{"text": f"t{i}", "source": "x", "explicit_text": 0, "solicitation": 0} for i in range(5)]
-    >>> rows += [{"text": "包夜", "source": "x", "explicit_text": None, "solicitation": 1}]
-    >>> sims = simulate_accounts(rows, n_benign=2, n_offending=1, seed=1)
-    >>> [m["kind"] for _, m in sims]
-    ['benign', 'benign', 'solicitation']
-    """
-    import random
-
-    from .schema import Account, Post
-
-    rng = random.Random(seed)
-    benign = [r["text"] for r in rows if r.get("explicit_text") == 0 and r.get("solicitation") == 0]
-    hard = [r["text"] for r in rows if r.get("explicit_text") == 0 and r.get("solicitation") == 0
-            and (r.get("source") in HARD_NEGATIVE_SOURCES or any(w in r["text"] for w in _HARD_WORDS))] or benign
-    pos = {c: [r["text"] for r in rows if r.get(c) == 1] for c in TEXT_CATEGORIES}
-    cats = [c for c in TEXT_CATEGORIES if pos[c]]
-    short_benign = [t for t in benign if len(t) <= 60] or benign
-    out: list[tuple[Any, dict]] = []
-
-    def benign_post():
-        return rng.choice(hard) if rng.random() < 0.4 else rng.choice(benign)
-
-    for i in range(n_benign):
-        n = min(60, 1 + int(rng.expovariate(1 / 9)))
-        posts = [Post(f"p{j}", benign_post()) for j in range(n)]
-        bio = rng.choice(short_benign) if rng.random() < 0.5 else ""
-        out.append((Account(f"benign-{i}", {"nickname": f"user{i}", "bio": bio}, posts), {"kind": "benign", "k": 0}))
-    for i in range(n_offending):
-        c = cats[i % len(cats)]
-        k = rng.randint(*offending_posts)
-        if rng.random() < 0.5:
-            repertoire = [rng.choice(pos[c]) for _ in range(rng.randint(1, 3))]
-            bad = [rng.choice(repertoire) for _ in range(k)]
-        else:
-            bad = [rng.choice(pos[c]) for _ in range(k)]
-        texts = bad + [benign_post() for _ in range(rng.randint(0, 2 * k))]
-        rng.shuffle(texts)
-        bio = rng.choice(pos[c])[:80] if rng.random() < 0.3 else (rng.choice(short_benign) if rng.random() < 0.5 else "")
-        posts = [Post(f"p{j}", t) for j, t in enumerate(texts)]
-        out.append((Account(f"{c}-{i}", {"nickname": f"user-{c}-{i}", "bio": bio}, posts), {"kind": c, "k": k}))
-    return out
