@@ -42,3 +42,31 @@ def test_minor_signals():
     assert [t for t, _, _ in find_minor_signals("学生妹 包夜")] == ["学生妹"]
     assert [t for t, _, _ in find_minor_signals("16岁 lolita")] == ["lolita", "16岁"]
     assert find_minor_signals("我今年25岁 外卖很好吃") == []
+
+
+def test_slang_lexicon_ships_with_meanings_and_categories():
+    from cleanclf.text.lexicon import read_slang_lexicon
+
+    lex = read_slang_lexicon()
+    cats = {name: entry["category"] for name, entry in lex.items()}
+    assert cats["slang_explicit_talk"] == "explicit_text" and cats["slang_solicit_paid"] == "solicitation"
+    assert all(c is None for n, c in cats.items() if n.startswith("context_"))
+    for entry in lex.values():
+        assert entry["licence"] == "CC0" and set(entry["meanings"]) == set(entry["terms"])
+        assert all(entry["meanings"][t] for t in entry["terms"])
+    # adults only: the lexicon never names minors (those are escalation signals, not features)
+    from cleanclf.text.lexicon import MINOR_TERMS
+
+    assert not {t for e in lex.values() for t in e["terms"]} & set(MINOR_TERMS)
+
+
+def test_slang_lexicon_rejects_a_malformed_row(tmp_path):
+    import pytest
+
+    from cleanclf.errors import InputError
+    from cleanclf.text.lexicon import read_slang_lexicon
+
+    path = tmp_path / "s.tsv"
+    path.write_text("# licence: CC0\n约炮\tslang_solicit_hookup\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2"):
+        read_slang_lexicon(path)

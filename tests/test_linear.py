@@ -67,3 +67,25 @@ def test_rejects_bad_input():
     clf = NBLogisticRegression().fit(X, y)
     with pytest.raises(InputError, match="features"):
         clf.decision_function(X[:, :5])
+
+
+def test_sample_weight_counts_in_the_nb_ratios_like_repeated_rows():
+    """A weight of 2 on a row is the same fit as the row written twice (ratios and weights)."""
+    X, y = _data(seed=3, n=120)
+    w = np.ones(X.shape[0])
+    w[:30] = 2.0
+    weighted = NBLogisticRegression(C=4.0).fit(X, y, sample_weight=w)
+    Xd = sp.vstack([X, X[:30]]).tocsr()
+    yd = np.concatenate([y, y[:30]])
+    repeated = NBLogisticRegression(C=4.0).fit(Xd, yd)
+    np.testing.assert_allclose(weighted.r_, repeated.r_, rtol=1e-5)
+    np.testing.assert_allclose(weighted.decision_function(X), repeated.decision_function(X), rtol=1e-4, atol=1e-4)
+    unweighted = NBLogisticRegression(C=4.0).fit(X, y)
+    assert not np.allclose(unweighted.r_, weighted.r_)
+
+
+@pytest.mark.parametrize("bad", [np.ones(5), -np.ones(120), np.full(120, np.nan)])
+def test_bad_sample_weight_is_refused(bad):
+    X, y = _data(seed=3, n=120)
+    with pytest.raises(InputError, match="sample_weight"):
+        NBLogisticRegression().fit(X, y, sample_weight=bad)

@@ -89,3 +89,32 @@ def test_model_pickles_without_its_cache(tiny_text_model):
     assert len(again._cache) == 0
     assert again.score_texts(["包夜"])[0]["solicitation"] == pytest.approx(
         tiny_text_model.score_texts(["包夜"])[0]["solicitation"])
+
+
+def test_slang_evidence_says_what_a_term_means_and_context_words_are_never_evidence(tiny_text_model):
+    """The slang lexicon's meanings reach the reviewer; its context lists (ads, services) explain nothing."""
+    res = tiny_text_model.score_texts(["寂寞少妇 约炮 同城 代发 私聊我"])[0]
+    assert "solicitation" in res["labels"]
+    terms = {e["term"]: e for e in res["evidence"] if e["kind"] == "term"}
+    assert "约炮" in terms and "casual sex" in terms["约炮"]["meaning"]
+    assert "代发" not in terms  # context_nonsexual_ad: a feature, never evidence
+    assert all(e["categories"] for e in terms.values())
+
+
+def test_row_weights_and_weighted_fit(tmp_path):
+    from conftest import tiny_rows
+
+    from cleanclf.errors import InputError
+    from cleanclf.train import fit_text_model, row_weights
+
+    rows = tiny_rows()
+    w = row_weights(rows, {"demo-spam": 3.0})
+    assert sorted(set(w.tolist())) == [1.0, 3.0] and w.sum() == len(rows) + 2 * sum(r["source"] == "demo-spam" for r in rows)
+    with pytest.raises(InputError, match="source_weights"):
+        row_weights(rows, {"demo-spam": 0})
+    plain = fit_text_model(rows, cv=2, C=4.0, slang=False)
+    weighted = fit_text_model(rows, cv=2, C=4.0, slang=False, source_weights={"demo-spam": 3.0})
+    assert weighted.meta["params"]["source_weights"] == {"demo-spam": 3.0}
+    p0 = plain.predict_proba(["上门 包夜 私聊"])[0]
+    p1 = weighted.predict_proba(["上门 包夜 私聊"])[0]
+    assert p1[1] != p0[1]

@@ -109,8 +109,14 @@ def _label(v: Any, where: str):
     raise InputError(f"{where}: expected 0, 1 or null, got {describe(v)}")
 
 
+def repo_synthetic_paths() -> list[Path]:
+    """The repository's own training rows, ``training/*.jsonl`` (CC0 rows written for cleanclf), if this is a checkout."""
+    folder = Path(__file__).resolve().parents[2] / "training"
+    return sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+
+
 def repo_synthetic_path() -> Path | None:
-    """``training/synthetic.jsonl`` of the repository (CC0 rows written for cleanclf), if this is a checkout."""
+    """``training/synthetic.jsonl`` of the repository (the first file of :func:`repo_synthetic_paths`), if present."""
     path = Path(__file__).resolve().parents[2] / "training" / "synthetic.jsonl"
     return path if path.is_file() else None
 
@@ -119,7 +125,7 @@ def default_training_rows(data_dir: Path | None = None, *, synthetic: bool = Tru
                           exclude_sources: Iterable[str] = (), exclude_licences: Iterable[str] = ()):
     """(train_rows, dev_rows, lexicon_dir): the shared data's train and dev splits, plus, with
     ``synthetic``, the shared ``text/synthetic.jsonl`` and the repository's own
-    ``training/synthetic.jsonl`` (both CC0; training only, never evaluation data; drop
+    ``training/*.jsonl`` (all CC0; training only, never evaluation data; drop
     one with ``exclude_sources=["synthetic-comments"]`` or ``["cleanclf-synthetic"]``).
     """
     data_dir = Path(data_dir) if data_dir else shared_data_dir()
@@ -128,8 +134,8 @@ def default_training_rows(data_dir: Path | None = None, *, synthetic: bool = Tru
     paths = [data_dir / "text" / "train.jsonl"]
     if synthetic and (data_dir / "text" / "synthetic.jsonl").is_file():
         paths.append(data_dir / "text" / "synthetic.jsonl")
-    if synthetic and repo_synthetic_path() is not None:
-        paths.append(repo_synthetic_path())
+    if synthetic:
+        paths.extend(repo_synthetic_paths())
     kw = dict(exclude_sources=exclude_sources, exclude_licences=exclude_licences)
     train = read_posts(paths, **kw)
     dev = read_posts(data_dir / "text" / "dev.jsonl", **kw)
@@ -154,6 +160,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    classifier: str = "nblr", nb_alpha: float = 1.0,
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
+                   source_weights: dict[str, float] | None = None, slang: bool = True,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
@@ -163,7 +170,12 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     :class:`~cleanclf.text.linear.NBLogisticRegression`; ``"lr"``: plain
     logistic regression; ``C`` defaults to 16 and 8 respectively), with
     sigmoid calibration fitted on out-of-fold scores of a group K-fold that
-    keeps near-duplicates in one fold. Thresholds: best F1 on ``dev_rows``
+    keeps near-duplicates in one fold. ``source_weights`` maps a source (or a
+    source prefix, as ``exclude_sources``) to a sample weight (default 1), so
+    a small source in the register the model must generalise to is not
+    drowned by large ones. ``slang`` adds cleanclf's own slang and context
+    lexicon (:func:`cleanclf.text.lexicon.read_slang_lexicon`, CC0, ships with
+    the package) to the lexicon features. Thresholds: best F1 on ``dev_rows``
     among thresholds whose hard-negative false-positive rate stays within
     ``max_hard_negative_fpr``; 0.5 without dev rows.
     """
@@ -196,12 +208,21 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         lexicons = {k: {"terms": v["terms"], "regexes": v["regexes"]} for k, v in full.items()}
         lex_meta = {k: {"source": v["source"], "licence": v["licence"], "category": v["category"],
                         "terms": len(v["terms"]), "regexes": len(v["regexes"])} for k, v in full.items()}
+    if slang:
+        from .text.lexicon import read_slang_lexicon
+
+        own = read_slang_lexicon()
+        lexicons = {**(lexicons or {}), **{k: {"terms": v["terms"], "regexes": v["regexes"],
+                                                "meanings": v["meanings"]} for k, v in own.items()}}
+        lex_meta.update({k: {"source": v["source"], "licence": v["licence"], "category": v["category"],
+                             "terms": len(v["terms"]), "regexes": 0} for k, v in own.items()})
     t0 = time.perf_counter()
     normalized = [normalize(r["text"][:MAX_TEXT_CHARS]) for r in rows]
     features = make_text_features(lexicons, char_ngram_range=char_ngram_range, char_min_df=char_min_df,
                                   char_max_features=char_max_features, words=words)
     X = features.fit_transform(normalized).tocsr()
     groups = near_duplicate_groups(normalized)
+    weights = row_weights(rows, source_weights)
     if verbose:
         print(f"features: {X.shape} in {time.perf_counter() - t0:.1f}s", flush=True)
     classifiers = {}
@@ -218,7 +239,10 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         else:
             base = LogisticRegression(C=C, solver="liblinear", max_iter=200)
         clf = CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
-        clf.fit(X[mask], yc)
+        if weights is None:
+            clf.fit(X[mask], yc)
+        else:
+            clf.fit(X[mask], yc, sample_weight=weights[mask])
         classifiers[cat] = clf
         counts[cat] = {"labelled": int(mask.sum()), "positive": int(yc.sum())}
         if verbose:
@@ -228,6 +252,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         "params": {"classifier": classifier, "C": C, **({"nb_alpha": nb_alpha} if classifier == "nblr" else {}),
                    "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
                    "char_max_features": char_max_features, "words": words, "cv": cv,
+                   **({"source_weights": dict(source_weights)} if source_weights else {}), "slang": slang,
                    "calibration": "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"},
         "training": training_summary(rows),
         "label_counts": counts,
@@ -239,6 +264,27 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         model.thresholds = choose_thresholds(model, dev_rows, max_hard_negative_fpr=max_hard_negative_fpr)
         model.meta["thresholds_from"] = (f"dev split: best F1 with hard-negative FPR <= {max_hard_negative_fpr}")
     return model
+
+
+def row_weights(rows: Sequence[dict], source_weights: dict[str, float] | None) -> np.ndarray | None:
+    """Per-row sample weights from ``{source or source prefix: weight}`` (None when not weighted).
+
+    >>> row_weights([{"source": "a:x"}, {"source": "b"}], {"a": 3.0}).tolist()
+    [3.0, 1.0]
+    """
+    if not source_weights:
+        return None
+    for k, v in source_weights.items():
+        if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+            raise InputError(f"source_weights[{k!r}]: expected a number > 0, got {v!r}")
+    out = np.ones(len(rows))
+    for i, r in enumerate(rows):
+        src = str(r.get("source") or "")
+        for k, v in source_weights.items():
+            if src == k or src.startswith(k + ":"):
+                out[i] = float(v)
+                break
+    return out
 
 
 def training_summary(rows: Sequence[dict]) -> list[dict]:

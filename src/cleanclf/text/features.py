@@ -77,6 +77,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
             raise InputError(f"lexicons: expected a non-empty dict of name -> {{'terms': [...]}}, got {describe(lex)}")
         terms: dict[str, list[str]] = {}
         regexes: dict[str, list[str]] = {}
+        meanings: dict[str, str] = {}
         for name, entry in lex.items():
             if isinstance(entry, (list, tuple)):
                 entry = {"terms": list(entry)}
@@ -89,7 +90,18 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                 ts = sorted({normalize(t) for t in ts} - {""})
             terms[str(name)] = ts
             regexes[str(name)] = list(entry.get("regexes", []))
+            for t, m in (entry.get("meanings") or {}).items():
+                if isinstance(t, str) and isinstance(m, str):
+                    key = t
+                    if self.normalize_terms:
+                        from .normalize import normalize
+
+                        key = normalize(t)
+                    meanings.setdefault(key, m)
         self.matcher_ = TermMatcher(terms, regexes)
+        # term -> what it means (lists that document their terms, e.g. cleanclf's slang list):
+        # evidence shows it to a reviewer
+        self.meanings_ = meanings
         self.list_names_ = list(lex)
         self.n_features_in_ = 1
         return self

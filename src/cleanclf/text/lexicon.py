@@ -28,6 +28,9 @@ LEXICON_CATEGORY = {
     "vulgar_": EXPLICIT_TEXT,
     "solicitation_": SOLICITATION,
     "hookup_": SOLICITATION,
+    # cleanclf's own slang lexicon (data/slang_zh.tsv); its context_* lists have no category
+    "slang_explicit_": EXPLICIT_TEXT,
+    "slang_solicit_": SOLICITATION,
 }
 
 # Signs that minors are involved. Written for this project from the issue's
@@ -128,6 +131,52 @@ def read_lexicon_dir(directory: str | Path) -> dict[str, dict]:
         lex = read_lexicon_file(path)
         lex["category"] = next((c for p, c in LEXICON_CATEGORY.items() if path.stem.startswith(p)), None)
         out[path.stem] = lex
+    return out
+
+
+SLANG_FILE = Path(__file__).resolve().parents[1] / "data" / "slang_zh.tsv"
+
+
+def read_slang_lexicon(path: str | Path | None = None) -> dict[str, dict]:
+    """cleanclf's own slang and context lexicon (CC0, ships with the package), by list.
+
+    Rows are ``term <TAB> list <TAB> meaning``. ``slang_explicit_*`` lists speak for
+    explicit_text and ``slang_solicit_*`` for solicitation; ``context_*`` lists hold
+    words of ordinary ads, services and insults: no category, never evidence, they only
+    let the model learn that a contact next to them is not solicitation. Returns the
+    shape of :func:`read_lexicon_dir` plus ``meanings`` (term -> what it means here),
+    which evidence shows to a reviewer.
+
+    >>> lex = read_slang_lexicon()
+    >>> lex["slang_solicit_hookup"]["category"], lex["context_nonsexual_ad"]["category"]
+    ('solicitation', None)
+    >>> lex["slang_explicit_material"]["meanings"]["原味"].split(" (")[0]
+    'worn underwear sold as a fetish item'
+    """
+    path = Path(path) if path is not None else SLANG_FILE
+    if not path.is_file():
+        raise InputError(f"path: {str(path)!r} is not a slang lexicon file")
+    meta = {"source": "", "licence": ""}
+    out: dict[str, dict] = {}
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        if raw.startswith("#"):
+            body = raw.lstrip("#").strip()
+            for key in ("source", "licence"):
+                if body.lower().startswith(key + ":"):
+                    meta[key] = body.split(":", 1)[1].strip()
+            continue
+        parts = raw.split("\t")
+        if len(parts) != 3 or not parts[0].strip() or not parts[1].strip():
+            raise InputError(f"{path}: line {n}: expected 'term<TAB>list<TAB>meaning', got {raw!r}")
+        term, name, meaning = (p.strip() for p in parts)
+        entry = out.setdefault(name, {"terms": [], "regexes": [], "meanings": {}})
+        entry["terms"].append(term)
+        entry["meanings"][term] = meaning
+    for name, entry in out.items():
+        entry.update(meta)
+        entry["category"] = next((c for p, c in LEXICON_CATEGORY.items() if name.startswith(p)), None)
     return out
 
 

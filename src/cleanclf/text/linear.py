@@ -64,6 +64,13 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
         pos = y == classes[1]
         present = X.copy()
         present.data = (present.data != 0).astype(np.float64)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.shape != (X.shape[0],) or not np.all(np.isfinite(sample_weight)) or (sample_weight < 0).any():
+                raise InputError(f"sample_weight: expected {X.shape[0]} finite weights >= 0, "
+                                 f"got shape {sample_weight.shape}")
+            # Weighted document frequencies: a row that counts twice in the fit counts twice in the ratios.
+            present = sp.diags(sample_weight) @ present
         p = np.asarray(present[pos].sum(axis=0)).ravel() + self.alpha
         q = np.asarray(present[~pos].sum(axis=0)).ravel() + self.alpha
         r = np.log((p / p.sum()) / (q / q.sum()))

@@ -308,10 +308,16 @@ class TextModel:
                 continue
             if len(merged) >= 20:
                 continue
-            s, e = nz.to_original(h.start, h.end)
             cats = sorted({list_category(n) or "" for n in h.lists} - {""})
-            merged[(h.start, h.end)] = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
-                                        "lists": sorted(h.lists), "categories": cats}
+            if not cats:
+                continue  # context lists (ordinary ads, services, insults) explain no flag
+            s, e = nz.to_original(h.start, h.end)
+            entry = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
+                     "lists": sorted(h.lists), "categories": cats}
+            meaning = getattr(ctx.lexicon, "meanings_", {}).get(h.term) if ctx.lexicon is not None else None
+            if meaning:
+                entry["meaning"] = meaning
+            merged[(h.start, h.end)] = entry
         ev.extend(sorted(merged.values(), key=_span_key))
         ev.extend(_contact_entry(c) for c in contacts[:20])
         for term, s0, e0 in minors:
