@@ -197,3 +197,21 @@ def test_novel_mask():
     # NFKC + lower + punctuation/space removal makes the first a near-duplicate
     assert novel_mask(ref, texts, k=8) == [False, True, False, True, True]
     assert novel_mask([], ["anything at all here"]) == [True]
+
+
+def test_evaluate_rows_any_sexual_negatives_and_languages():
+    rows = [{"id": "a", "source": "s", "lang": "zh", "explicit_text": 1, "solicitation": 0},
+            {"id": "b", "source": "s", "lang": "zh", "explicit_text": 0, "solicitation": 1},
+            {"id": "c", "source": "x:gamble", "lang": "zh", "explicit_text": 0, "solicitation": 0},
+            {"id": "d", "source": "x:gamble", "lang": "en", "explicit_text": 0, "solicitation": 0},
+            {"id": "e", "source": "s", "lang": "en", "explicit_text": None, "solicitation": 0}]
+    preds = [{"explicit_text": 0.1, "solicitation": 0.9},   # a: caught, under the other category
+             {"explicit_text": 0.2, "solicitation": 0.1},   # b: missed
+             {"explicit_text": 0.7, "solicitation": 0.0},   # c: false positive
+             {"explicit_text": 0.0, "solicitation": 0.0},
+             {"explicit_text": 0.9, "solicitation": 0.0}]   # e: neither positive nor negative
+    r = evaluate_rows(rows, preds, {"explicit_text": 0.5, "solicitation": 0.5})
+    assert (r["any"]["n"], r["any"]["tp"], r["any"]["fn"], r["any"]["fp"]) == (4, 1, 1, 1)
+    assert r["negatives"]["fp"] == 1 and r["negatives"]["n"] == 2
+    assert r["negatives"]["by_source"]["x:gamble"] == {"n": 2, "fp": 1, "fpr": 0.5}
+    assert set(r["by_lang"]) == {"zh", "en"} and r["by_lang"]["zh"]["explicit_text"]["tp"] == 0

@@ -387,6 +387,28 @@ def evaluate_rows(rows: Sequence[Mapping], predictions: Sequence[Any], threshold
                     entry[c] = binary_report(ys, [scores[c][i] for i in idx], thr[c])
             by_source[src] = entry
         out["by_source"] = by_source
+    langs = sorted({r.get("lang") for r in rows if r.get("lang")})
+    if len(langs) > 1:
+        out["by_lang"] = {}
+        for lang in langs:
+            idx = [i for i, r in enumerate(rows) if r.get("lang") == lang]
+            out["by_lang"][lang] = {c: binary_report([rows[i].get(c) for i in idx], [scores[c][i] for i in idx], thr[c])
+                                    for c in categories if any(rows[i].get(c) is not None for i in idx)}
+    # "Any sexual": a row is positive when any category is 1, negative when all are 0
+    # (mixed 0/null rows are left out), flagged when any category fires.
+    y_any = [1 if any(r.get(c) == 1 for c in categories) else (0 if all(r.get(c) == 0 for c in categories) else None)
+             for r in rows]
+    fired_any = [max((scores[c][i] - thr[c] >= 0) for c in categories) for i in range(len(rows))]
+    out["any"] = {k: v for k, v in binary_report(y_any, [1.0 if f else 0.0 for f in fired_any], 0.5).items()
+                  if k not in ("threshold", "pr_auc", "ece", "brier")}  # from labels, not scores
+    neg = [i for i, y in enumerate(y_any) if y == 0]
+    by_neg: dict[str, dict] = {}
+    for i in neg:
+        e = by_neg.setdefault(str(rows[i].get("source") or "unknown"), {"n": 0, "fp": 0})
+        e["n"] += 1
+        e["fp"] += int(fired_any[i])
+    out["negatives"] = {**_rate(sum(int(fired_any[i]) for i in neg), len(neg)),
+                        "by_source": {k: _rate(v["fp"], v["n"]) for k, v in sorted(by_neg.items())}}
     fired_preds = [pred if _is_error(pred) or pred is None else {c: scores[c][i] for c in categories}
                    for i, pred in enumerate(preds)]
     out["hard_negatives"] = hard_negative_report(rows, fired_preds, categories, thresholds=thr)
