@@ -27,6 +27,7 @@ import numpy as np
 
 from .categories import TEXT_CATEGORIES
 from .errors import InputError, describe
+from .metrics import hard_negative_group
 
 # Licences a shipped model must never train on. DATA.md marks none of the
 # shared sources this way today; the guard keeps a future one out.
@@ -34,6 +35,7 @@ NONCOMMERCIAL = re.compile(r"non-?commercial|\bnc\b|cc by-nc", re.IGNORECASE)
 DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
 DEFAULT_NB_C = 16.0      # NB-weighted logistic regression (classifier="nblr", the default)
 CLASSIFIERS = ("nblr", "lr")
+THRESHOLDS_ON = ("dev", "dev+oof")
 TEXT_CARD = "CARD-text.md"
 #: Everything after this line of a text model card is kept when the component is rebuilt
 #: (benchmark figures and weaknesses, written by people; the rest is rendered).
@@ -161,6 +163,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    source_weights: dict[str, float] | None = None, slang: bool = True,
+                   thresholds_on: str = "dev",
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
@@ -175,7 +178,11 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     a small source in the register the model must generalise to is not
     drowned by large ones. ``slang`` adds cleanclf's own slang and context
     lexicon (:func:`cleanclf.text.lexicon.read_slang_lexicon`, CC0, ships with
-    the package) to the lexicon features. Thresholds: best F1 on ``dev_rows``
+    the package) to the lexicon features. ``thresholds_on="dev+oof"`` picks
+    thresholds on the dev rows pooled with out-of-fold scores of the training
+    rows (the same near-duplicate-grouped folds as the calibration), so that
+    training sources other than the dev split's dominant spam (written comment
+    rows, English ads) have their say in where the cut lies. Thresholds: best F1 on ``dev_rows``
     among thresholds whose hard-negative false-positive rate stays within
     ``max_hard_negative_fpr``; 0.5 without dev rows.
     """
@@ -192,6 +199,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     rows = list(rows)
     if not rows:
         raise InputError("rows: expected labelled posts, got none")
+    if thresholds_on not in THRESHOLDS_ON:
+        raise InputError(f"thresholds_on: expected one of {list(THRESHOLDS_ON)}, got {thresholds_on!r}")
     if classifier not in CLASSIFIERS:
         raise InputError(f"classifier: expected one of {list(CLASSIFIERS)}, got {classifier!r}")
     if C is None:
@@ -227,6 +236,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         print(f"features: {X.shape} in {time.perf_counter() - t0:.1f}s", flush=True)
     classifiers = {}
     counts = {}
+    oof: dict = {}
     for cat in TEXT_CATEGORIES:
         y = np.array([r[cat] if r[cat] is not None else -1 for r in rows])
         mask = y >= 0
@@ -245,6 +255,16 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
             clf.fit(X[mask], yc, sample_weight=weights[mask])
         classifiers[cat] = clf
         counts[cat] = {"labelled": int(mask.sum()), "positive": int(yc.sum())}
+        if thresholds_on == "dev+oof":
+            from sklearn.base import clone
+            from sklearn.model_selection import cross_val_predict
+
+            # The very out-of-fold scores the sigmoid was fitted on, mapped through it.
+            raw = cross_val_predict(clone(base), X[mask], yc, cv=splits, method="decision_function",
+                                    params=None if weights is None else {"sample_weight": weights[mask]})
+            prob = clf.calibrated_classifiers_[0].calibrators[0].predict(raw)
+            src = [rows[i].get("source") for i in np.flatnonzero(mask)]
+            oof[cat] = (yc, prob, np.array([hard_negative_group(s) is not None for s in src]))
         if verbose:
             print(f"{cat}: fitted on {mask.sum()} rows ({yc.sum()} positive), {time.perf_counter() - t0:.1f}s",
                   flush=True)
@@ -261,8 +281,12 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     }
     model = TextModel(features, classifiers, {c: 0.5 for c in TEXT_CATEGORIES}, meta=meta)
     if dev_rows:
-        model.thresholds = choose_thresholds(model, dev_rows, max_hard_negative_fpr=max_hard_negative_fpr)
-        model.meta["thresholds_from"] = (f"dev split: best F1 with hard-negative FPR <= {max_hard_negative_fpr}")
+        model.thresholds = choose_thresholds(model, dev_rows, max_hard_negative_fpr=max_hard_negative_fpr,
+                                             extra=oof or None)
+        model.meta["thresholds_from"] = (
+            f"dev split{' pooled with out-of-fold scores of the training rows' if oof else ''}: best F1 with "
+            f"hard-negative FPR <= {max_hard_negative_fpr}")
+    model.meta["params"]["thresholds_on"] = thresholds_on
     return model
 
 
@@ -307,10 +331,14 @@ def _probs(model, rows: Sequence[dict]) -> np.ndarray:
     return model.predict_proba([normalize(r["text"][:MAX_TEXT_CHARS]) for r in rows])
 
 
-def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: float = 0.005) -> dict[str, float]:
-    """Per category: the best-F1 threshold whose hard-negative FPR stays within the bound."""
-    from sklearn.metrics import precision_recall_curve
+def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: float = 0.005,
+                      extra: dict | None = None) -> dict[str, float]:
+    """Per category: the best-F1 threshold whose hard-negative FPR stays within the bound.
 
+    ``extra`` pools more scored rows into the choice: ``{category: (y, p, is_hard_negative)}``
+    (out-of-fold scores of the training rows, from :func:`fit_text_model`); the hard-negative
+    bound then holds on the pooled hard negatives.
+    """
     from .metrics import hard_negative_group
 
     P = _probs(model, rows)
@@ -319,19 +347,32 @@ def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: flo
     for j, cat in enumerate(TEXT_CATEGORIES):
         y = np.array([r[cat] if r[cat] is not None else -1 for r in rows])
         m = y >= 0
-        if y[m].sum() == 0:
+        yy, pp, hh = y[m], P[m, j], hard[m]
+        if extra and cat in extra:
+            ey, ep, eh = extra[cat]
+            yy, pp, hh = np.concatenate([yy, ey]), np.concatenate([pp, ep]), np.concatenate([hh, eh])
+        if yy.sum() == 0:
             out[cat] = 0.5
             continue
-        prec, rec, thr = precision_recall_curve(y[m], P[m, j])
-        f1 = np.where(prec + rec > 0, 2 * prec * rec / np.maximum(prec + rec, 1e-12), 0)[:-1]
-        neg = hard & (y == 0)
-        best, best_f1 = 0.5, -1.0
-        for t, f in zip(thr, f1):
-            fpr = float((P[neg, j] >= t).mean()) if neg.any() else 0.0
-            if fpr <= max_hard_negative_fpr and f > best_f1:
-                best, best_f1 = float(t), float(f)
-        out[cat] = round(best, 6)
+        out[cat] = round(_best_threshold(yy, pp, hh & (yy == 0), max_hard_negative_fpr), 6)
     return out
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray, hard_neg: np.ndarray, max_fpr: float) -> float:
+    """Best-F1 cut among those whose FPR on ``hard_neg`` rows is within ``max_fpr`` (0.5 if none is)."""
+    order = np.argsort(-p, kind="stable")
+    ps, ys, hs = p[order], y[order], hard_neg[order]
+    tp, fp, hn = np.cumsum(ys == 1), np.cumsum(ys == 0), np.cumsum(hs)
+    last = np.r_[ps[1:] != ps[:-1], True]  # a cut keeps every row with a score >= it: ties together
+    n_pos, n_hard = max(int((y == 1).sum()), 1), int(hard_neg.sum())
+    f1 = 2 * tp / (tp + fp + n_pos)
+    ok = (hn / n_hard <= max_fpr) if n_hard else np.ones_like(last)
+    cand = np.flatnonzero(last & ok)
+    if cand.size == 0:
+        return 0.5
+    # the lowest of equally good cuts (what choosing on dev has always done)
+    best = cand[np.flatnonzero(f1[cand] == f1[cand].max())[-1]]
+    return float(ps[best])
 
 
 # ----------------------------------------------------------------------------- evaluating
