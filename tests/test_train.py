@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from cleanclf.errors import InputError
 from cleanclf.train import choose_thresholds, near_duplicate_groups, read_posts, fit_text_model
 
 from _texts import TINY_LEXICONS
@@ -142,3 +143,18 @@ def test_default_training_rows_include_the_repository_rows(tmp_path):
     assert [r["source"] for r in train] == ["x"]
     train, _, _ = default_training_rows(tmp_path, exclude_sources=["cleanclf-synthetic"])
     assert [r["source"] for r in train] == ["x"]
+
+
+def test_external_dev_never_trains(shared_data):
+    """external_dev.jsonl is evaluation only: refused by its licence, and by its source even when asked to allow NC."""
+    ext = shared_data / "text" / "external_dev.jsonl"
+    if not ext.is_file():
+        pytest.skip("no external_dev.jsonl in this copy of the shared data")
+    rows = read_posts(ext)[:50]
+    benign = [{"text": t, "explicit_text": 0, "solicitation": 0, "source": "demo"} for t in ("你好", "天气")] * 5
+    with pytest.raises(InputError, match="evaluation-only"):
+        fit_text_model(rows + benign, cv=2, allow_noncommercial=True)
+    for r in rows:
+        r["source"] = "renamed"
+    with pytest.raises(InputError, match="non-commercial"):
+        fit_text_model(rows + benign, cv=2)

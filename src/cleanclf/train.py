@@ -34,6 +34,8 @@ from .metrics import hard_negative_group
 NONCOMMERCIAL = re.compile(r"non-?commercial|\bnc\b|cc by-nc", re.IGNORECASE)
 DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
 DEFAULT_NB_C = 16.0      # NB-weighted logistic regression (classifier="nblr", the default)
+#: Sources that are evaluation-only whatever their rows' licence field says (DATA.md: external_dev).
+EVALUATION_ONLY_SOURCES = ("ChineseHarm-bench",)
 CLASSIFIERS = ("nblr", "lr")
 THRESHOLDS_ON = ("dev", "dev+oof")
 TEXT_CARD = "CARD-text.md"
@@ -205,6 +207,10 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         raise InputError(f"classifier: expected one of {list(CLASSIFIERS)}, got {classifier!r}")
     if C is None:
         C = DEFAULT_NB_C if classifier == "nblr" else DEFAULT_C
+    held = [r for r in rows if str(r.get("source") or "").startswith(EVALUATION_ONLY_SOURCES)]
+    if held:
+        raise InputError(f"rows: {len(held)} rows come from an evaluation-only source ({held[0].get('source')!r}; "
+                         "external_dev.jsonl is for measuring, never for training)")
     if not allow_noncommercial:
         bad = [r for r in rows if NONCOMMERCIAL.search(str(r.get("license") or ""))]
         if bad:
