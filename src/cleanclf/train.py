@@ -165,7 +165,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    source_weights: dict[str, float] | None = None, slang: bool = True,
-                   thresholds_on: str = "dev",
+                   thresholds_on: str = "dev", max_dev_f1_loss: float = 0.01,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
@@ -288,10 +288,11 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     model = TextModel(features, classifiers, {c: 0.5 for c in TEXT_CATEGORIES}, meta=meta)
     if dev_rows:
         model.thresholds = choose_thresholds(model, dev_rows, max_hard_negative_fpr=max_hard_negative_fpr,
-                                             extra=oof or None)
+                                             extra=oof or None, max_dev_f1_loss=max_dev_f1_loss)
         model.meta["thresholds_from"] = (
             f"dev split{' pooled with out-of-fold scores of the training rows' if oof else ''}: best F1 with "
-            f"hard-negative FPR <= {max_hard_negative_fpr}")
+            f"hard-negative FPR <= {max_hard_negative_fpr}"
+            + (f", dev F1 within {max_dev_f1_loss} of the best dev-only cut" if oof else ""))
     model.meta["params"]["thresholds_on"] = thresholds_on
     return model
 
@@ -338,12 +339,14 @@ def _probs(model, rows: Sequence[dict]) -> np.ndarray:
 
 
 def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: float = 0.005,
-                      extra: dict | None = None) -> dict[str, float]:
+                      extra: dict | None = None, max_dev_f1_loss: float = 0.01) -> dict[str, float]:
     """Per category: the best-F1 threshold whose hard-negative FPR stays within the bound.
 
     ``extra`` pools more scored rows into the choice: ``{category: (y, p, is_hard_negative)}``
     (out-of-fold scores of the training rows, from :func:`fit_text_model`); the hard-negative
-    bound then holds on the pooled hard negatives.
+    bound then holds on the pooled hard negatives, and the cut must keep F1 on ``rows`` (dev)
+    within ``max_dev_f1_loss`` of the best dev-only cut, so the pooled rows can move the cut
+    towards other registers but cannot trade away the dev split.
     """
     from .metrics import hard_negative_group
 
@@ -354,17 +357,31 @@ def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: flo
         y = np.array([r[cat] if r[cat] is not None else -1 for r in rows])
         m = y >= 0
         yy, pp, hh = y[m], P[m, j], hard[m]
-        if extra and cat in extra:
-            ey, ep, eh = extra[cat]
-            yy, pp, hh = np.concatenate([yy, ey]), np.concatenate([pp, ep]), np.concatenate([hh, eh])
         if yy.sum() == 0:
             out[cat] = 0.5
             continue
-        out[cat] = round(_best_threshold(yy, pp, hh & (yy == 0), max_hard_negative_fpr), 6)
+        dev_cut = _best_threshold(yy, pp, hh & (yy == 0), max_hard_negative_fpr)
+        if not (extra and cat in extra):
+            out[cat] = round(dev_cut, 6)
+            continue
+        ey, ep, eh = extra[cat]
+        floor = _f1_at(yy, pp, np.array([dev_cut]))[0] - max_dev_f1_loss
+        ay, ap, ah = np.concatenate([yy, ey]), np.concatenate([pp, ep]), np.concatenate([hh, eh])
+        out[cat] = round(_best_threshold(ay, ap, ah & (ay == 0), max_hard_negative_fpr,
+                                         allowed=lambda cuts: _f1_at(yy, pp, cuts) >= floor - 1e-12), 6)
     return out
 
 
-def _best_threshold(y: np.ndarray, p: np.ndarray, hard_neg: np.ndarray, max_fpr: float) -> float:
+def _f1_at(y: np.ndarray, p: np.ndarray, cuts: np.ndarray) -> np.ndarray:
+    """F1 of ``p >= cut`` against ``y`` for each cut (vectorised)."""
+    pos = np.sort(p[y == 1])
+    neg = np.sort(p[y == 0])
+    tp = pos.size - np.searchsorted(pos, cuts, side="left")
+    fp = neg.size - np.searchsorted(neg, cuts, side="left")
+    return 2 * tp / np.maximum(tp + fp + pos.size, 1)
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray, hard_neg: np.ndarray, max_fpr: float, allowed=None) -> float:
     """Best-F1 cut among those whose FPR on ``hard_neg`` rows is within ``max_fpr`` (0.5 if none is)."""
     order = np.argsort(-p, kind="stable")
     ps, ys, hs = p[order], y[order], hard_neg[order]
@@ -373,6 +390,8 @@ def _best_threshold(y: np.ndarray, p: np.ndarray, hard_neg: np.ndarray, max_fpr:
     n_pos, n_hard = max(int((y == 1).sum()), 1), int(hard_neg.sum())
     f1 = 2 * tp / (tp + fp + n_pos)
     ok = (hn / n_hard <= max_fpr) if n_hard else np.ones_like(last)
+    if allowed is not None:
+        ok = ok & allowed(ps)
     cand = np.flatnonzero(last & ok)
     if cand.size == 0:
         return 0.5
