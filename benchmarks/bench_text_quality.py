@@ -335,7 +335,9 @@ def main(argv=None) -> int:
             try:
                 from cleanclf.train import fit_text_model
 
-                fitters["cleanclf"] = lambda rows, dev_rows: fit_text_model(rows, dev_rows=dev_rows)
+                # the shipped recipe: fit_text_model's defaults with the shared lexicons, as `cleanclf train`
+                fitters["cleanclf"] = lambda rows, dev_rows: fit_text_model(rows, dev_rows=dev_rows,
+                                                                            lexicons=baselines.LEXICON_DIR)
             except ImportError as exc:
                 print(f"[loso] cleanclf.train.fit_text_model missing ({exc})", file=sys.stderr)
         if "tfidf-lr" in lm:

@@ -94,3 +94,20 @@ def test_pipeline_with_normalizer_learns_and_clones():
     assert pipe.score(TEXTS, y) == 1.0
     clone(pipe).fit(TEXTS, y)
     assert pickle.loads(pickle.dumps(pipe)).predict(TEXTS).tolist() == pipe.predict(TEXTS).tolist()
+
+
+def test_cue_columns_separate_a_bare_contact_cue_from_one_next_to_sexual_terms():
+    """"加我" alone is an ordinary ad's cue; next to a sexual-list hit it is something else."""
+    from cleanclf.text.features import LexiconFeatures
+
+    lex = {"porn_demo": {"terms": ["卖片"]}, "context_ad": {"terms": ["代发"]}}
+    f = LexiconFeatures(lex, cue_columns=True).fit(["x"])
+    names = list(f.get_feature_names_out())
+    assert names[-2:] == ["lex__cue_alone", "lex__cue_sexual"]
+    X = f.transform(["代发 加我", "卖片 加我", "卖片", "今天天气好"]).toarray()
+    alone, hot = names.index("lex__cue_alone"), names.index("lex__cue_sexual")
+    assert X[0, alone] > 0 and X[0, hot] == 0          # a context-list hit is not sexual
+    assert X[1, hot] > 0 and X[1, alone] == 0
+    assert not X[2:, [alone, hot]].any()
+    plain = LexiconFeatures(lex).fit(["x"])
+    assert plain.transform(["代发 加我"]).shape[1] == X.shape[1] - 2

@@ -165,7 +165,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    source_weights: dict[str, float] | None = None, slang: bool = True,
-                   thresholds_on: str = "dev", max_dev_f1_loss: float = 0.01,
+                   thresholds_on: str = "dev", max_dev_f1_loss: float = 0.01, cue_columns: bool = False,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
@@ -234,7 +234,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     t0 = time.perf_counter()
     normalized = [normalize(r["text"][:MAX_TEXT_CHARS]) for r in rows]
     features = make_text_features(lexicons, char_ngram_range=char_ngram_range, char_min_df=char_min_df,
-                                  char_max_features=char_max_features, words=words)
+                                  char_max_features=char_max_features, words=words, cue_columns=cue_columns)
     X = features.fit_transform(normalized).tocsr()
     groups = near_duplicate_groups(normalized)
     weights = row_weights(rows, source_weights)
@@ -278,7 +278,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         "params": {"classifier": classifier, "C": C, **({"nb_alpha": nb_alpha} if classifier == "nblr" else {}),
                    "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
                    "char_max_features": char_max_features, "words": words, "cv": cv,
-                   **({"source_weights": dict(source_weights)} if source_weights else {}), "slang": slang,
+                   **({"source_weights": dict(source_weights)} if source_weights else {}), "slang": slang, "cue_columns": cue_columns,
                    "calibration": "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"},
         "training": training_summary(rows),
         "label_counts": counts,
@@ -513,7 +513,7 @@ def add_cli(subparsers) -> None:
     t.add_argument("--dev", nargs="+", default=[], metavar="FILE", help="labelled files to pick thresholds on")
     t.add_argument("--lexicons", default=None,
                    help="directory of lexicon .txt files (default: the shared data's lexicons/ when present)")
-    t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl and the repository's training/synthetic.jsonl")
+    t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl and the repository's training/*.jsonl")
     t.add_argument("--exclude-source", action="append", default=[], metavar="PREFIX",
                    help="drop rows whose source starts with PREFIX (repeatable)")
     t.add_argument("--exclude-licence", action="append", default=[], metavar="TEXT",
@@ -523,6 +523,12 @@ def add_cli(subparsers) -> None:
     t.add_argument("--C", type=float, default=None,
                    help=f"inverse regularisation (default {DEFAULT_NB_C:g} for nblr, {DEFAULT_C:g} for lr)")
     t.add_argument("--words", action="store_true", help="add jieba word n-grams (slower scoring)")
+    t.add_argument("--no-slang", action="store_true", help="leave out cleanclf's own slang and context lexicon")
+    t.add_argument("--thresholds-on", choices=THRESHOLDS_ON, default=None,
+                   help="dev: best F1 on the dev rows; dev+oof: dev pooled with out-of-fold training scores "
+                        "(default: fit_text_model's)")
+    t.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
+                   help="sample weight of a source's rows (repeatable; default 1)")
     t.add_argument("--name", default=None)
     t.add_argument("--version", default=None)
     t.set_defaults(func=_cli_train)
@@ -537,11 +543,25 @@ def add_cli(subparsers) -> None:
 
 
 def _cli_train(args) -> int:
+    extra: dict = {}
+    if args.thresholds_on:
+        extra["thresholds_on"] = args.thresholds_on
+    if args.source_weight:
+        weights = {}
+        for item in args.source_weight:
+            src, sep, w = item.partition("=")
+            try:
+                weights[src] = float(w)
+            except ValueError:
+                raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}") from None
+            if not sep or not src:
+                raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}")
+        extra["source_weights"] = weights
     man = build_text_component(
         args.out, data_dir=args.data, train_files=args.train, dev_files=args.dev, lexicon_dir=args.lexicons,
         synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
         exclude_licences=args.exclude_licence, name=args.name, version=args.version, C=args.C, classifier=args.classifier,
-        words=args.words)
+        words=args.words, slang=not args.no_slang, **extra)
     dev = man["components"]["text"]["metrics"].get("dev")
     if dev:
         for c, r in dev["categories"].items():

@@ -18,6 +18,7 @@ pickles and has ``get_feature_names_out``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -59,6 +60,11 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     normalize_terms : bool
         Normalise the listed terms like the posts, so a traditional or
         full-width listed spelling still matches.
+    cue_columns : bool
+        Add two context columns: a contact route cue ("加我", "私聊", "vx",
+        "主页", "qq" ...) with no hit of a sexual list (``cue_alone``), and with
+        one (``cue_sexual``). A linear model cannot form that conjunction from
+        the separate columns, and "加我" alone is what ordinary ads say.
 
     >>> f = LexiconFeatures({"paid": {"terms": ["包夜", "楼凤"]}}).fit(["x"])
     >>> f.transform(["包夜 楼凤 包夜"]).toarray().round(3).tolist()
@@ -67,9 +73,10 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     ['lex__paid', 'lex__n_distinct']
     """
 
-    def __init__(self, lexicons: dict | None = None, normalize_terms: bool = True):
+    def __init__(self, lexicons: dict | None = None, normalize_terms: bool = True, cue_columns: bool = False):
         self.lexicons = lexicons
         self.normalize_terms = normalize_terms
+        self.cue_columns = cue_columns
 
     def fit(self, X=None, y=None):
         lex = self.lexicons
@@ -103,6 +110,10 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         # evidence shows it to a reviewer
         self.meanings_ = meanings
         self.list_names_ = list(lex)
+        from .lexicon import LEXICON_CATEGORY
+
+        self.sexual_lists_ = frozenset(n for n in self.list_names_
+                                       if any(str(n).startswith(p) for p in LEXICON_CATEGORY))
         self.n_features_in_ = 1
         return self
 
@@ -120,10 +131,15 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         X = check_texts(X)
         index = {n: i for i, n in enumerate(self.list_names_)}
         k = len(self.list_names_)
-        out = np.zeros((len(X), k + 1), dtype=np.float32)
+        cues = getattr(self, "cue_columns", False)  # bundles before 0.5.0 have no such parameter
+        out = np.zeros((len(X), k + 1 + 2 * cues), dtype=np.float32)
         find = self.matcher_.find
         all_hits = [find(text) for text in X]
+        sexual = getattr(self, "sexual_lists_", frozenset())
         for row, hits in enumerate(all_hits):
+            if cues and _CUE.search(X[row]):
+                hot = any(name in sexual for h in hits for name in h.lists)
+                out[row, k + 2 if hot else k + 1] = 1.0
             if not hits:
                 continue
             seen = set()
@@ -137,7 +153,13 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         check_is_fitted(self, "matcher_")
-        return np.array([f"lex__{n}" for n in self.list_names_] + ["lex__n_distinct"], dtype=object)
+        extra = ["lex__cue_alone", "lex__cue_sexual"] if getattr(self, "cue_columns", False) else []
+        return np.array([f"lex__{n}" for n in self.list_names_] + ["lex__n_distinct"] + extra, dtype=object)
+
+
+#: Contact-route cues on normalised text (lower case; the normaliser has undone disguises).
+_CUE = re.compile(r"加我|加v|加微|加q|私聊|私我|私信|私戳|vx|wx|v信|微信|威信|薇信|滴滴|dd我|主页|简介|扣扣|qq|🐧|"
+                  r"电话|联系我|看名字|看头像|戳我|找我|来撩|call me|text me|dm me|\bdm\b")
 
 
 def transform_with_details(union, texts: list[str], renormalized: list[str] | None = None):
@@ -213,13 +235,14 @@ def word_ngrams(ngram_range=(1, 2), min_df=2, max_features=200_000, hmm=False) -
 
 
 def make_text_features(lexicons: dict | None = None, *, char_ngram_range=(1, 3), char_min_df=2,
-                       char_max_features=300_000, words: bool = False, contacts: bool = True) -> FeatureUnion:
+                       char_max_features=300_000, words: bool = False, contacts: bool = True,
+                       cue_columns: bool = False) -> FeatureUnion:
     """The feature union the text classifiers use: chars (+ words) + lexicons + contacts."""
     parts = [("chars", char_ngrams(char_ngram_range, char_min_df, char_max_features))]
     if words:
         parts.append(("words", word_ngrams()))
     if lexicons:
-        parts.append(("lexicons", LexiconFeatures(lexicons)))
+        parts.append(("lexicons", LexiconFeatures(lexicons, cue_columns=cue_columns)))
     if contacts:
         from .contacts import ContactFeatures
 
