@@ -11,8 +11,9 @@ titles), disguised copies from ``benchmarks/perturb.py``. Cached under benchmark
 Post flags use the bundle's post thresholds; the account rule is the bundle's ``account``
 component, next to the plain rules ">= 3 flagged posts" and ">= 5 flagged posts".
 
-Reported per rule: per category recall on accounts with >= 5 offending posts (all, and with
-every offending post disguised), precision (a label is right when >= 2 of the account's posts
+Reported per rule: per category recall on accounts with >= 5 offending posts (all; those whose
+offending posts all come from sources the scoring fold trained on; those with every offending
+post disguised), precision (a label is right when >= 2 of the account's posts
 carry it), benign accounts with that label; benign accounts with any label, overall and for
 personas whose every post comes from a held-out source; accounts labelled on <= 1 flagged
 post; wrong extra category (a caught account also labelled with a category fewer than two of
@@ -59,8 +60,9 @@ def _mark(ok: bool) -> str:
 
 def rules_table(title: str, rules: dict[str, dict], sims, table, thresholds) -> dict:
     print(f"\n### {title}\n")
-    print("| rule | category | recall >=5 | recall >=5, disguised | precision | benign with label |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| rule | category | recall >=5 | ... only seen sources | ... all offending posts disguised | precision | "
+          "benign with label |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     out = {}
     for name, params in rules.items():
         m = account_metrics(sims, decisions_table(params, table, thresholds), table)
@@ -68,6 +70,7 @@ def rules_table(title: str, rules: dict[str, dict], sims, table, thresholds) -> 
         for c in TEXT_CATEGORIES:
             pc = m["per_category"][c]
             print(f"| {name} | {c} | {_f(pc['recall_ge5'])} (n={pc['n_ge5']}){_mark(pc['recall_ge5'] >= 0.95)} | "
+                  f"{_f(pc['recall_ge5_seen'])} (n={pc['n_seen_ge5']}) | "
                   f"{_f(pc['recall_ge5_disguised'])} (n={pc['n_disguised_ge5']}) | "
                   f"{pc['precision']:.4f} ({pc['labelled']} labelled){_mark(pc['precision'] >= 0.98)} | "
                   f"{_f(pc['benign_fpr'], True)} |")

@@ -20,13 +20,20 @@ text model produced for text it did not train on:
    thresholds, so a stale table is a fair stand-in for a small change; the component records
    that it was stale).
 2. Simulated accounts from half 0 of the labelled rows (``split_half``; the benchmark uses
-   half 1), 6000 benign (personas from several platforms, 10 % with 100-300 posts) and 4000
-   offending (1-30 offending posts from several sources, some disguised, mixed with ordinary
-   posts).
-3. Per category, over ``min_posts`` 2..8, ``min_share`` 0 / 2 / 5 / 10 % and supports on/off:
-   the rule with the best recall on accounts with >= 5 offending posts among those with
-   benign-account false positives <= ``--max-fpr`` (0.1 %), also <= 2x that on personas from
-   held-out sources, and precision >= 0.99; ties go to the stricter rule.
+   half 1), cut in two parts with different rows (``split_bucket``), each with 8000 benign
+   (personas from several platforms, 10 % with 100-300 posts) and 3000 offending accounts
+   (1-30 offending posts from several sources, some disguised, mixed with ordinary posts).
+3. Per category, over ``min_posts`` 3..8 (policy, not fitted: "large amounts" means at least
+   three posts, two only with support; a first run that allowed 2 chose it for solicitation on
+   half 0 and the benchmark half then showed 14 look-alike SMS-spam accounts labelled), ``min_share`` 0 / 2 / 5 / 10 % and supports on/off:
+   the rule with the best mean recall on accounts with >= 5 offending posts among those that,
+   on *both* parts, keep benign-account false positives <= ``--max-fpr`` (0.1 %), <= 2x that on
+   personas from held-out sources, and precision against benign accounts >= 0.99
+   (``--min-precision``); ties go to the stricter rule. (One part alone let a rule through whose
+   false positives on the other rows were twice the bound: which look-alike rows are drawn
+   matters more than the number of accounts.) ``own_posts`` is on: when the other text category has more flagged
+   posts, posts flagged for both count there only (wrong extra categories 2.7 % -> 0.6 % of
+   caught accounts on the calibration half with default@0.4.0).
 
 ``lewd_images`` has no account-level data: it gets a fixed rule (3 flagged images over at least
 two posts, >= 5 % of the account's images), documented in the model card, not fitted.
@@ -46,12 +53,12 @@ from cleanclf.accounts import DEFAULT_PARAMS, LEWD_IMAGES, RULE
 from cleanclf.categories import TEXT_CATEGORIES
 from cleanclf.models import update_component
 from cleanclf.simulate import (HOLDOUT_SOURCES, account_metrics, decisions_table, default_heldout,
-                               rule_inputs_table, simulate_accounts, split_half)
+                               rule_inputs_table, simulate_accounts, split_bucket, split_half)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / "out" / "heldout"
 CARD = "CARD-account.md"
-GRID_N = range(2, 9)
+GRID_N = range(3, 9)  # policy: "large amounts" is >= 3 posts; only support lowers it to 2
 GRID_SHARE = (0.0, 0.02, 0.05, 0.1)
 IMAGE_RULE = {"min_posts": 3, "min_share": 0.05}
 
@@ -74,33 +81,43 @@ def candidate(c: str, n: int, share: float, support: bool) -> dict:
             "support": {c: list(DEFAULT_PARAMS["support"][c]) if support else []}}
 
 
-def choose(c: str, sims, table, thresholds, *, max_fpr: float, min_precision: float) -> tuple[dict, dict]:
+def evaluate(c: str, params: dict, sims, table, thresholds) -> dict:
+    dec = decisions_table(params, table, thresholds)
+    m = account_metrics(sims, dec, table)
+    pc = m["per_category"][c]
+    unseen_fp = sum(1 for s, d in zip(sims, dec) if s.kind == "benign" and s.unseen_source and d[c]["label"])
+    return {"recall_ge5": pc["recall_ge5"], "benign_fpr": pc["benign_fpr"],
+            "unseen_fpr": round(unseen_fp / max(1, m["unseen_benign"]), 5), "precision": pc["precision"],
+            "precision_vs_benign": pc["precision_vs_benign"]}
+
+
+def choose(c: str, parts, thresholds, *, max_fpr: float, min_precision: float) -> dict:
+    """The rule with the best mean recall (accounts with >= 5 offending posts) among those meeting
+    the constraints on *every* part; ties go to the stricter rule."""
     best = None
     for n, share, support in itertools.product(GRID_N, GRID_SHARE, (False, True)):
         if support and n <= DEFAULT_PARAMS["floor_posts"]:
             continue  # support cannot lower a rule already at the floor
         params = candidate(c, n, share, support)
-        dec = decisions_table(params, table, thresholds)
-        m = account_metrics(sims, dec, table)
-        pc = m["per_category"][c]
-        unseen_fp = sum(1 for s, d in zip(sims, dec)
-                        if s.kind == "benign" and s.unseen_source and d[c]["label"])
-        unseen_fpr = unseen_fp / max(1, m["unseen_benign"])
-        ok = pc["benign_fpr"] <= max_fpr and unseen_fpr <= 2 * max_fpr and pc["precision"] >= min_precision
-        key = (ok, pc["recall_ge5"], -pc["benign_fpr"], n, share, not support)
-        row = {"min_posts": n, "min_share": share, "support": support, "recall_ge5": pc["recall_ge5"],
-               "benign_fpr": pc["benign_fpr"], "unseen_fpr": round(unseen_fpr, 5), "precision": pc["precision"],
-               "meets_constraints": ok}
+        ev = [evaluate(c, params, sims, table, thresholds) for sims, table in parts]
+        ok = all(e["benign_fpr"] <= max_fpr and e["unseen_fpr"] <= 2 * max_fpr
+                 and e["precision_vs_benign"] >= min_precision for e in ev)
+        recall = sum(e["recall_ge5"] for e in ev) / len(ev)
+        key = (ok, round(recall, 4), -max(e["benign_fpr"] for e in ev), n, share, not support)
+        row = {"min_posts": n, "min_share": share, "support": support, "recall_ge5": round(recall, 5),
+               "worst_benign_fpr": max(e["benign_fpr"] for e in ev),
+               "worst_unseen_fpr": max(e["unseen_fpr"] for e in ev),
+               "worst_precision_vs_benign": min(e["precision_vs_benign"] for e in ev), "meets_constraints": ok}
         if best is None or key > best[0]:
             best = (key, params, row)
-    return best[1], best[2]
+    return {"params": best[1], "row": best[2]}
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--bundle", default=str(ROOT / "models" / "default"))
-    p.add_argument("--n-benign", type=int, default=6000)
-    p.add_argument("--n-offending", type=int, default=4000)
+    p.add_argument("--n-benign", type=int, default=8000, help="benign accounts per part (2 parts)")
+    p.add_argument("--n-offending", type=int, default=3000, help="offending accounts per part")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-fpr", type=float, default=0.001,
                    help="benign-account false-positive rate allowed per category on the calibration half (0.001)")
@@ -113,12 +130,18 @@ def main(argv=None) -> int:
     thresholds = clf.thresholds
     rows, scores, info = load_heldout(clf, reuse_latest=a.reuse_latest)
     half = [r for r in rows if split_half(r["text"]) == 0]
-    sims = simulate_accounts(half, scores, n_benign=a.n_benign, n_offending=a.n_offending, seed=a.seed)
-    table = rule_inputs_table(sims, scores, thresholds)
+    # two parts of half 0 with different rows (near-duplicates kept together): a rule must hold on
+    # both, so the choice does not ride on which look-alike rows happened to be drawn
+    parts = []
+    for part in (0, 1):
+        sub = [r for r in half if split_bucket(r["text"], "calibration") == part]
+        sims = simulate_accounts(sub, scores, n_benign=a.n_benign, n_offending=a.n_offending, seed=a.seed + part)
+        parts.append((sims, rule_inputs_table(sims, scores, thresholds)))
     params = {"min_posts": {}, "min_share": {}, "support": {}}
     chosen = {}
     for c in TEXT_CATEGORIES:
-        best, row = choose(c, sims, table, thresholds, max_fpr=a.max_fpr, min_precision=a.min_precision)
+        got = choose(c, parts, thresholds, max_fpr=a.max_fpr, min_precision=a.min_precision)
+        best, row = got["params"], got["row"]
         for k in params:
             params[k][c] = best[k][c]
         chosen[c] = row
@@ -128,6 +151,8 @@ def main(argv=None) -> int:
     params["min_posts"][LEWD_IMAGES] = IMAGE_RULE["min_posts"]
     params["min_share"][LEWD_IMAGES] = IMAGE_RULE["min_share"]
     params["support"][LEWD_IMAGES] = []
+    sims = parts[0][0] + parts[1][0]
+    table = parts[0][1] + parts[1][1]
     final = account_metrics(sims, decisions_table(params, table, thresholds), table)
     print("calibration half, chosen rule:", json.dumps({k: final[k] for k in (
         "benign_any_label", "unseen_any_label", "one_post_labels", "wrong_extra_rate", "benign_review")}), flush=True)
@@ -138,6 +163,7 @@ def main(argv=None) -> int:
         "min_posts": params["min_posts"],
         "min_share": params["min_share"],
         "floor_posts": DEFAULT_PARAMS["floor_posts"],
+        "own_posts": True,
         "support": params["support"],
         "evidence": DEFAULT_PARAMS["evidence"],
         "calibration": {
@@ -147,7 +173,7 @@ def main(argv=None) -> int:
             "post_thresholds": thresholds, "text_model": clf.model_id,
             "heldout_train_fingerprint": info["train_fingerprint"] if not info.get("stale") else info.get("cached_fingerprint"),
             "heldout_stale": bool(info.get("stale")),
-            "n_benign": a.n_benign, "n_offending": a.n_offending, "seed": a.seed,
+            "n_benign_per_part": a.n_benign, "n_offending_per_part": a.n_offending, "seed": a.seed, "parts": 2,
             "max_fpr": a.max_fpr, "min_precision": a.min_precision,
             "chosen": chosen,
             "calibration_half": {k: final[k] for k in ("benign_any_label", "unseen_any_label", "one_post_labels",

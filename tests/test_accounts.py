@@ -60,7 +60,11 @@ def test_count_rule_is_monotone_and_labels_at_min_posts():
         v = m.verdict(account(20), [res(sol=0.95)] * k + [res()] * (20 - k), None, None, model_id="m")
         labelled.append("solicitation" in v["labels"])
         scores.append(v["scores"]["solicitation"])
-        assert v["bands"]["solicitation"] == ("label" if k >= n_min else "review" if k else "clear")
+        review = k / 20 >= m.params["review_min_share"]
+        assert v["bands"]["solicitation"] == ("label" if k >= n_min else "review" if review else "clear")
+        assert v["review"] == (k < n_min and review)
+        if 0 < k < n_min and not review:  # a stray flagged post: clear, but the reason is still given
+            assert rule_entry(v, "solicitation")["reason"].startswith(f"clear: {k} of 20 posts flagged")
     assert labelled == [k >= n_min for k in range(8)]
     assert scores == sorted(scores)
 
@@ -107,10 +111,19 @@ def test_share_guard_keeps_prolific_benign_accounts_in_review():
 
 def test_categories_are_decided_on_their_own_posts():
     m = AccountModel()
-    # ten hook-up ads, one of which the text model also finds explicit: solicitation only
-    results = [res(sol=0.95)] * 9 + [res(sol=0.95, expl=0.8)]
+    n_min = m.params["min_posts"]["explicit_text"]
+    # ten hook-up ads, n_min + 1 of which the text model also finds explicit: solicitation only,
+    # the explicit reading goes to review with the reason
+    results = [res(sol=0.95)] * (9 - n_min) + [res(sol=0.95, expl=0.8)] * (n_min + 1)
     v = m.verdict(account(10), results, None, None, model_id="m")
     assert v["labels"] == ["solicitation"] and v["bands"]["explicit_text"] == "review"
+    assert "also flagged solicitation, which has more flagged posts" in rule_entry(v, "explicit_text")["reason"]
+    # explicit posts of its own still make the account explicit too
+    v = m.verdict(account(10 + n_min), results + [res(expl=0.9)] * n_min, None, None, model_id="m")
+    assert v["labels"] == ["explicit_text", "solicitation"]
+    # switched off, the co-flagged posts count for both
+    v = AccountModel({"own_posts": False}).verdict(account(10), results, None, None, model_id="m")
+    assert v["labels"] == ["explicit_text", "solicitation"]
 
 
 def test_repeated_contact_of_a_benign_shop_does_not_count():
@@ -183,6 +196,8 @@ def test_old_weights_component_reads_as_the_default_rule():
     ({"floor_posts": 1}, "params['floor_posts']"),
     ({"min_share": {"solicitation": 1.5}}, "params['min_share']['solicitation']"),
     ({"support": {"solicitation": ["max_score"]}}, "params['support']['solicitation']"),
+    ({"own_posts": "yes"}, "params['own_posts']"),
+    ({"review_min_share": -0.1}, "params['review_min_share']"),
 ])
 def test_bad_params_are_refused_by_name(params, name):
     with pytest.raises(InputError) as exc:

@@ -15,13 +15,19 @@ for *c* when its post score reaches the classifier's post threshold:
   is flagged for *c*; for solicitation also a contact handle (WeChat / QQ / phone...) repeated
   in at least two flagged posts (or a flagged post and the profile). Support alone never labels;
 * ``needed`` = ``min_posts[c]``, or ``max(floor_posts, min_posts[c] - 1)`` with support;
-* **label** when ``flagged >= needed`` and ``share >= min_share[c]``;
-* **review** when not labelled but at least one post (or the profile) is flagged: the account
-  goes to people (``verdict["review"]``, ``verdict["bands"][c] == "review"``), not decided.
+* *own posts* (``own_posts``, on by default): when the other text category has more flagged
+  posts, posts flagged for both count for that one only, so *c* needs posts of its own (hook-up
+  ads that also read as crude do not make an escort account a porn account too);
+* **label** when ``flagged >= needed`` and ``share >= min_share[c]`` (counting own posts as above);
+* **review** when not labelled but the profile is flagged, or the count is met and only the share
+  is not, or flagged posts are at least ``review_min_share`` (10 %) of the account's posts: the
+  account goes to people (``verdict["review"]``, ``verdict["bands"][c] == "review"``), not decided.
+  (One stray flagged post among forty ordinary ones stays ``"clear"``: every benign account with a
+  long history has one, and routing them all to people would bury the real borderline cases.)
 
 ``lewd_images`` has its own rule: flagged images (image score >= the image threshold) ``>=
 min_posts["lewd_images"]``, spread over at least ``floor_posts`` posts, and ``>= min_share
-["lewd_images"]`` of the scored images; review with one flagged image or more.
+["lewd_images"]`` of the scored images; review as for text (counted in images).
 
 ``scores[c]`` is the post score of the account's ``needed``-th most confident post for *c*
 (for images: of its ``needed``-th image, capped by its second-best *post*), so it reaches the
@@ -67,6 +73,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "min_posts": {EXPLICIT_TEXT: 3, SOLICITATION: 3, LEWD_IMAGES: 3},
     "min_share": {EXPLICIT_TEXT: 0.05, SOLICITATION: 0.05, LEWD_IMAGES: 0.05},
     "floor_posts": 2,
+    "own_posts": True,
+    "review_min_share": 0.1,
     "support": {EXPLICIT_TEXT: ["profile"], SOLICITATION: ["profile", "repeated_contact"], LEWD_IMAGES: []},
     "evidence": {"top_posts": 3, "terms_per_post": 5, "contacts": 5, "contact_posts": 10, "images": 5,
                  "profile_terms": 5, "escalations": 5, "excerpt_chars": 160, "post_errors": 3},
@@ -94,6 +102,11 @@ def _check(params: dict) -> None:
     if not isinstance(floor, int) or isinstance(floor, bool) or floor < MIN_FLOOR:
         raise InputError(f"params['floor_posts']: expected an int >= {MIN_FLOOR} (one post never makes an "
                          f"account), got {describe(floor)}")
+    r = params["review_min_share"]
+    if not isinstance(r, (int, float)) or isinstance(r, bool) or not 0.0 <= r <= 1.0:
+        raise InputError(f"params['review_min_share']: expected a number in [0, 1], got {describe(r)}")
+    if not isinstance(params["own_posts"], bool):
+        raise InputError(f"params['own_posts']: expected true or false, got {describe(params['own_posts'])}")
     for c in CATEGORIES:
         n = params["min_posts"].get(c)
         if not isinstance(n, int) or isinstance(n, bool) or n < floor:
@@ -184,30 +197,44 @@ class AccountModel:
         support = [x for x in inputs.get("support", ()) if x in p["support"].get(category, ())]
         needed = max(floor, n_min - 1) if support else n_min
         flagged, scored = inputs["flagged"], inputs["scored"]
-        share = flagged / scored if scored else 0.0
+        scores = inputs["scores"]
+        counted, co = flagged, inputs.get("co_flagged", 0)
+        if p["own_posts"] and co and inputs.get("other_flagged", 0) > flagged:
+            # the other text category has more flagged posts: posts flagged for both belong to it,
+            # this one needs posts of its own (an escort account's crude ads are not a porn account)
+            counted, scores = flagged - co, inputs["own_scores"]
+        share = counted / scored if scored else 0.0
         spread_ok = inputs.get("flagged_posts", flagged) >= floor
-        label = flagged >= needed and share >= s_min and spread_ok
+        label = counted >= needed and share >= s_min and spread_ok
         unit = "images" if category == LEWD_IMAGES else "posts"
-        score = _kth(inputs["scores"], needed)
+        score = _kth(scores, needed)
         if category == LEWD_IMAGES:
             score = min(score, _kth(inputs.get("post_max", []), floor))
         need_txt = f"{needed} needed" + (f" ({n_min} minus one for support: {', '.join(support)})"
                                           if needed < n_min else "")
-        head = f"{flagged} of {scored} {unit} flagged ({_pct(share)})"
+        head = f"{flagged} of {scored} {unit} flagged ({_pct(flagged / scored if scored else 0.0)})"
+        if counted < flagged:
+            other = SOLICITATION if category == EXPLICIT_TEXT else EXPLICIT_TEXT
+            head += (f", {counted} counted ({_pct(share)}): {co} also flagged {other}, which has more flagged "
+                     "posts and takes them")
         if category == LEWD_IMAGES:
             head += f" in {inputs.get('flagged_posts', 0)} posts"
         if label:
             reason = f"label: {head} >= {need_txt}, share >= {_pct(s_min)}"
         else:
             why = []
-            if flagged < needed:
+            if counted < needed:
                 why.append(f"< {need_txt}")
             if share < s_min:
                 why.append(f"share < {_pct(s_min)}")
-            if not spread_ok and flagged >= needed:
+            if not spread_ok and counted >= needed:
                 why.append(f"fewer than {floor} posts")
-            reason = f"{'review' if flagged or inputs.get('profile_flagged') else 'clear'}: {head} " + "; ".join(why)
-        band = "label" if label else ("review" if flagged or inputs.get("profile_flagged") else "clear")
+        raw_share = flagged / scored if scored else 0.0
+        review = not label and bool(inputs.get("profile_flagged") or counted >= needed
+                                    or (flagged and raw_share >= p["review_min_share"]))
+        band = "label" if label else ("review" if review else "clear")
+        if not label:
+            reason = f"{band}: {head} " + "; ".join(why)
         return {"label": label, "band": band, "needed": needed, "score": score, "support": support,
                 "reason": reason}
 
@@ -312,9 +339,14 @@ class AccountModel:
             support = ["profile"] if prof_flag else []
             if c == SOLICITATION and contact_flagged >= 2:
                 support.append("repeated_contact")
-            flagged = sum(1 for s in cat_scores[c] if s >= self.post_thresholds[c])
+            o = SOLICITATION if c == EXPLICIT_TEXT else EXPLICIT_TEXT
+            mine = [s >= self.post_thresholds[c] for s in cat_scores[c]]
+            other = [s >= self.post_thresholds[o] for s in cat_scores[o]]
+            flagged = sum(mine)
             inputs[c] = {"flagged": flagged, "scored": len(cat_scores[c]), "flagged_posts": flagged,
-                         "scores": cat_scores[c], "support": support, "profile_flagged": bool(prof_flag)}
+                         "scores": cat_scores[c], "support": support, "profile_flagged": bool(prof_flag),
+                         "other_flagged": sum(other), "co_flagged": sum(a and b for a, b in zip(mine, other)),
+                         "own_scores": [0.0 if b else s for s, b in zip(cat_scores[c], other)]}
         return {"inputs": inputs, "post_scores": post_scores, "post_labels": post_labels,
                 "post_errors": post_errors, "contacts": contacts, "repeated": repeated,
                 "profile_ok": profile_ok, "image_scores": image_scores}
@@ -411,7 +443,7 @@ class AccountModel:
         # the rule first: why each category was labelled, sent to review, or not
         for c, d in decisions.items():
             inp = a["inputs"][c]
-            if d["band"] == "clear":
+            if d["band"] == "clear" and not inp["flagged"]:
                 continue
             out.append({"kind": "rule", "category": c, "decision": d["band"], "reason": d["reason"],
                         "flagged": inp["flagged"], "scored": inp["scored"], "needed": d["needed"],

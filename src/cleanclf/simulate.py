@@ -68,6 +68,18 @@ def split_half(text: str) -> int:
     return hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=2).digest()[0] & 1
 
 
+def split_bucket(text: str, salt: str) -> int:
+    """0 or 1 like :func:`split_half`, but an independent split for each ``salt`` (near-duplicates
+    stay together); calibration splits its half in two with it to see how much a rule's
+    false-positive rate moves when the benign rows change.
+
+    >>> split_bucket("加薇 abc123 包夜", "a") == split_bucket("加薇 abc999 包夜!", "a")
+    True
+    """
+    key = re.sub(r"[\W\d_]+", "", text.lower())[:24]
+    return hashlib.blake2b(key.encode("utf-8", "replace"), digest_size=2, salt=salt.encode()[:16]).digest()[0] & 1
+
+
 def source_of(row: dict) -> str:
     """The row's source without its ``:subsource`` suffix."""
     return str(row.get("source") or "").split(":")[0]
@@ -227,6 +239,8 @@ def heldout_scores(train_rows: Sequence[dict], eval_rows: Sequence[dict], *, lex
             json.dump({"key": key, "params": params, "train_fingerprint": fingerprint(train_rows),
                        "holdout_sources": HOLDOUT_SOURCES, "scores": list(out.values())}, fh, ensure_ascii=False)
         os.replace(tmp, path)
+        path.with_name(path.name.replace(".json.gz", ".meta.json")).write_text(json.dumps(
+            {"key": key, "params": params, "train_fingerprint": fingerprint(train_rows), "records": len(out)}))
     return out
 
 
@@ -253,7 +267,8 @@ class SimAccount:
     """One simulated account: the :class:`~cleanclf.schema.Account`, the score key of each post
     and of the bio (``None`` = no bio), and what it is (``kind``: ``"benign"`` or a category;
     ``persona``; ``k`` offending posts; ``truth``: per category, posts labelled 1;
-    ``unseen_source``: every post and the bio from a source the scoring model never saw;
+    ``unseen_source``: benign: every post and the bio from a source the scoring model never saw;
+    offending: some offending post from such a source;
     ``disguise``: the share of offending posts meant to be disguised)."""
 
     account: Any
@@ -359,7 +374,7 @@ def simulate_accounts(rows: Sequence[dict], scores: dict[str, dict], *, n_benign
         acc = Account(f"{c}-{i}", {"nickname": "", "bio": bio_row["text"][:120] if bio_row else ""}, posts)
         truth = {cc: sum(1 for r, _ in items if r.get(cc) == 1) for cc in TEXT_CATEGORIES}
         out.append(SimAccount(acc, [kk for kk, _ in keyed], str(bio_row["id"]) if bio_row else None,
-                              c, "+".join(srcs), k, truth, False, rate))
+                              c, "+".join(srcs), k, truth, any(unseen[str(r["id"])] for r in bad), rate))
     return out
 
 
@@ -431,7 +446,7 @@ def count_rule(n: int, share: float = 0.0, support: bool = False) -> dict:
     from .accounts import DEFAULT_PARAMS, LEWD_IMAGES
 
     cats = (*TEXT_CATEGORIES, LEWD_IMAGES)
-    return {"min_posts": {c: n for c in cats}, "min_share": {c: share for c in cats},
+    return {"min_posts": {c: n for c in cats}, "min_share": {c: share for c in cats}, "own_posts": False,
             "support": {c: list(DEFAULT_PARAMS["support"][c]) if support else [] for c in cats}}
 
 
@@ -465,6 +480,7 @@ def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table
     for c in TEXT_CATEGORIES:
         ge5 = [i for i, s in enumerate(sims) if s.kind == c and s.k >= 5]
         dis = [i for i in ge5 if sims[i].disguise >= 1.0]
+        seen = [i for i in ge5 if not sims[i].unseen_source]
         lab = [i for i in range(len(sims)) if labelled(i, c)]
         tp = sum(1 for i in lab if is_category(sims[i], c))
         border = {}
@@ -475,8 +491,10 @@ def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table
                 border[k] = {"n": len(ks), **{b: round(bands.count(b) / len(ks), 4) for b in ("label", "review", "clear")}}
         out["per_category"][c] = {
             "n_ge5": len(ge5), "recall_ge5": _ratio(sum(labelled(i, c) for i in ge5), len(ge5)),
+            "n_seen_ge5": len(seen), "recall_ge5_seen": _ratio(sum(labelled(i, c) for i in seen), len(seen)),
             "n_disguised_ge5": len(dis), "recall_ge5_disguised": _ratio(sum(labelled(i, c) for i in dis), len(dis)),
             "labelled": len(lab), "precision": _ratio(tp, len(lab)) if lab else 1.0,
+            "precision_vs_benign": _ratio(sum(1 for i in lab if sims[i].kind != "benign"), len(lab)) if lab else 1.0,
             "benign_fpr": _ratio(sum(labelled(i, c) for i in benign), len(benign)),
             "borderline": border,
         }
@@ -510,9 +528,18 @@ def _ratio(a: int, b: int) -> float:
     return round(a / b, 5) if b else float("nan")
 
 
-__all__ = ["rule_inputs_table", "count_rule", "decisions_table", "is_category", "account_metrics",
-           "default_heldout", "HOLDOUT_SOURCES", "BENIGN_PERSONAS", "SimAccount", "split_half", "fold_ids", "heldout_scores",
-           "text_result", "simulate_accounts", "account_results", "external_accounts", "source_of", "is_benign"]
+def _read_cache(path: Path) -> dict[str, dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return {r["key"]: r for r in json.load(fh)["scores"]}
+
+
+def _cache_meta(cache_dir: Path) -> list[tuple[Path, dict]]:
+    out = []
+    for meta in Path(cache_dir).glob("heldout-*.meta.json"):
+        data = meta.with_name(meta.name.replace(".meta.json", ".json.gz"))
+        if data.is_file():
+            out.append((data, json.loads(meta.read_text())))
+    return sorted(out, key=lambda pm: pm[0].stat().st_mtime)
 
 
 def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None, disguise=None,
@@ -521,24 +548,39 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
     ``text/train.jsonl`` + ``text/dev.jsonl`` (never ``external_dev``, never synthetic rows), the model
     refitted on ``cleanclf.train.default_training_rows()`` with ``text_component``'s parameters.
 
-    ``reuse_latest``: when no cache entry matches the current data and parameters, use the newest
-    cached table instead of refitting (``info["stale"]`` says so). Post *flags* come from the
-    bundle's thresholds at use time, so a rule on flag counts carries over to a new text model.
+    A cached table is used when one was made with the bundle's ``training_fingerprint`` and
+    parameters (so a checkout whose training rows moved on since the bundle was built does not
+    refit); otherwise the table for the current rows is read from the cache or computed.
+    ``reuse_latest``: when neither exists, use the newest cached table instead of refitting
+    (``info["stale"]`` says so). Post *flags* come from the bundle's thresholds at use time, so a
+    rule on flag counts carries over to a new text model.
     """
     from .train import default_training_rows, fingerprint
 
     train, dev, lex = default_training_rows()
     eval_rows = [r for r in list(train) + list(dev) if source_of(r) not in SYNTHETIC_SOURCES]
-    info = {"train_fingerprint": fingerprint(train), "stale": False}
-    if reuse_latest and cache_dir is not None:
-        cached = sorted(Path(cache_dir).glob("heldout-*.json.gz"), key=lambda p: p.stat().st_mtime)
-        if cached:
-            with gzip.open(cached[-1], "rt", encoding="utf-8") as fh:
-                data = json.load(fh)
-            info.update(stale=data.get("train_fingerprint") != info["train_fingerprint"]
-                        or data.get("params") != json.loads(json.dumps(_text_params(text_component))),
-                        cache=str(cached[-1]), cached_fingerprint=data.get("train_fingerprint"))
-            return eval_rows, {r["key"]: r for r in data["scores"]}, info
+    params = json.loads(json.dumps(_text_params(text_component)))
+    info: dict[str, Any] = {"train_fingerprint": fingerprint(train), "stale": False,
+                            "bundle_fingerprint": text_component.get("training_fingerprint")}
+    if cache_dir is not None:
+        metas = _cache_meta(Path(cache_dir))
+        for want in (info["bundle_fingerprint"], info["train_fingerprint"]):
+            hits = [p for p, m in metas if m.get("train_fingerprint") == want and m.get("params") == params]
+            if want and hits:
+                info.update(cache=str(hits[-1]), cached_fingerprint=want)
+                if verbose:
+                    print(f"held-out scores: {hits[-1]} (training fingerprint {want})", flush=True)
+                return eval_rows, _read_cache(hits[-1]), info
+        if reuse_latest and metas:
+            path, meta = metas[-1]
+            info.update(stale=True, cache=str(path), cached_fingerprint=meta.get("train_fingerprint"))
+            return eval_rows, _read_cache(path), info
     scores = heldout_scores(train, eval_rows, lexicons=lex if lex.is_dir() else None, text_component=text_component,
                             cache_dir=cache_dir, disguise=disguise, verbose=verbose)
+    info.update(cached_fingerprint=info["train_fingerprint"])
     return eval_rows, scores, info
+
+
+__all__ = ["rule_inputs_table", "count_rule", "decisions_table", "is_category", "account_metrics",
+           "default_heldout", "HOLDOUT_SOURCES", "BENIGN_PERSONAS", "SimAccount", "split_half", "split_bucket", "fold_ids", "heldout_scores",
+           "text_result", "simulate_accounts", "account_results", "external_accounts", "source_of", "is_benign"]
