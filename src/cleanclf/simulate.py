@@ -161,8 +161,8 @@ def _result_record(key: str, fold: int, unseen: bool, res: dict, text: str | Non
         return rec
     rec["explicit_text"] = round(float(res[EXPLICIT_TEXT]), 6)
     rec["solicitation"] = round(float(res[SOLICITATION]), 6)
-    rec["contacts"] = sorted({(str(e.get("type", "")), str(e.get("value", e.get("text", ""))))
-                              for e in res.get("evidence", ()) if e.get("kind") == "contact"})
+    rec["contacts"] = [list(x) for x in sorted({(str(e.get("type", "")), str(e.get("value", e.get("text", ""))))
+                                                for e in res.get("evidence", ()) if e.get("kind") == "contact"})]
     rec["escalate"] = bool(res.get("escalate"))
     if text is not None:
         rec["text"] = text
