@@ -143,7 +143,7 @@ def main(argv=None) -> int:
                      for acc, _ in ext]
         print("\n### Report only: accounts from external_dev.jsonl (ChineseHarm-bench, CC BY-NC; never used to choose)\n")
         print(f"{sum(1 for _, mt in ext if mt['kind'] == 'benign')} benign accounts (3-30 posts of one negative class: "
-              "gambling, fraud, abuse, traffic ads...), "
+              "gambling, fraud, abuse, or sexual-class posts the rubric judged negative), "
               f"{sum(1 for _, mt in ext if mt['kind'] != 'benign')} offending (5-20 positive posts + 0-k negatives); "
               f"post scores from the shipped text model (it never saw this platform).\n")
         print("| rule | explicit_text recall | solicitation recall | benign with any label | "

@@ -51,7 +51,7 @@ from pathlib import Path
 import cleanclf
 from cleanclf.accounts import DEFAULT_PARAMS, LEWD_IMAGES, RULE
 from cleanclf.categories import TEXT_CATEGORIES
-from cleanclf.models import update_component
+from cleanclf.models import read_manifest, sha256_file, update_component
 from cleanclf.simulate import (HOLDOUT_SOURCES, account_metrics, decisions_table, default_heldout,
                                rule_inputs_table, simulate_accounts, split_bucket, split_half)
 
@@ -126,7 +126,15 @@ def main(argv=None) -> int:
                    help="use the newest cached held-out scores even if the text model's data/parameters changed")
     p.add_argument("--dry-run", action="store_true")
     a = p.parse_args(argv)
-    clf = cleanclf.load(Path(a.bundle), trust=True)
+    bundle = Path(a.bundle)
+    manifest = read_manifest(bundle)
+    card = bundle / CARD
+    if card.is_file() and manifest["files"].get(CARD, {}).get("sha256") != sha256_file(card):
+        # the card is written by people, after a run: rehash it (only it) before loading; every
+        # other file is still verified by load()
+        update_component(bundle, "account", manifest["components"]["account"])
+        print(f"{CARD} was edited: rehashed it in {bundle}/manifest.json", file=sys.stderr)
+    clf = cleanclf.load(bundle, trust=True)
     thresholds = clf.thresholds
     rows, scores, info = load_heldout(clf, reuse_latest=a.reuse_latest)
     half = [r for r in rows if split_half(r["text"]) == 0]
@@ -164,6 +172,7 @@ def main(argv=None) -> int:
         "min_share": params["min_share"],
         "floor_posts": DEFAULT_PARAMS["floor_posts"],
         "own_posts": True,
+        "review_min_share": DEFAULT_PARAMS["review_min_share"],
         "support": params["support"],
         "evidence": DEFAULT_PARAMS["evidence"],
         "calibration": {
@@ -171,7 +180,8 @@ def main(argv=None) -> int:
                     "+ dev.jsonl, scored out of fold (4 refits; whole sources held out: "
                     + "; ".join(" + ".join(g) for g in HOLDOUT_SOURCES) + "); external_dev never read",
             "post_thresholds": thresholds, "text_model": clf.model_id,
-            "heldout_train_fingerprint": info["train_fingerprint"] if not info.get("stale") else info.get("cached_fingerprint"),
+            "heldout_train_fingerprint": info.get("cached_fingerprint"),
+            "heldout_table": Path(str(info.get("cache", ""))).name or None,
             "heldout_stale": bool(info.get("stale")),
             "n_benign_per_part": a.n_benign, "n_offending_per_part": a.n_offending, "seed": a.seed, "parts": 2,
             "max_fpr": a.max_fpr, "min_precision": a.min_precision,

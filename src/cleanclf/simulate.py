@@ -390,7 +390,7 @@ def external_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, 
     """Report-only accounts from evaluation rows (e.g. external_dev.jsonl): ``[(Account, meta)]``.
 
     Benign accounts draw 3-30 posts from one negative class (``source`` suffix: gambling,
-    fraud, abuse, traffic ads); offending accounts *k* positive posts of one category plus
+    fraud, abuse; no suffix: posts of the sexual class the rubric judged negative); offending accounts *k* positive posts of one category plus
     0-k negatives. Never used to fit or choose anything.
 
     >>> rows = [{"text": "a", "source": "x:赌博", "explicit_text": 0, "solicitation": 0},
@@ -404,7 +404,8 @@ def external_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, 
     neg: dict[str, list[dict]] = {}
     for r in rows:
         if is_benign(r):
-            neg.setdefault(str(r.get("source", "")).split(":")[-1], []).append(r)
+            src = str(r.get("source", ""))
+            neg.setdefault(src.split(":", 1)[1] if ":" in src else "sexual-class, judged negative", []).append(r)
     pos = {c: [r for r in rows if r.get(c) == 1] for c in TEXT_CATEGORIES}
     cats = [c for c in TEXT_CATEGORIES if pos[c]]
     all_neg = [r for v in neg.values() for r in v]
