@@ -21,7 +21,8 @@ for *c* when its post score reaches the classifier's post threshold:
 * **label** when ``flagged >= needed`` and ``share >= min_share[c]`` (counting own posts as above);
 * **review** when not labelled but the profile is flagged, or the count is met and only the share
   is not, or flagged posts are at least ``review_min_share`` (10 %) of the account's posts: the
-  account goes to people (``verdict["review"]``, ``verdict["bands"][c] == "review"``), not decided.
+  category is not decided (``verdict["bands"][c] == "review"``), and an account with no label
+  but a category in review has ``verdict["review"]`` true: route it to people.
   (One stray flagged post among forty ordinary ones stays ``"clear"``: every benign account with a
   long history has one, and routing them all to people would bury the real borderline cases.)
 
@@ -361,9 +362,10 @@ class AccountModel:
         ``image_results[i]`` lists the ``score_images`` results of post *i*'s images.
         ``profile_result`` scores nickname + bio (``None`` when the profile is empty).
 
-        Besides the fields listed in the README, ``review`` is true when some category is in
-        the ``"review"`` band (flagged posts, but below the rule), ``bands`` gives each
-        category's band, and ``counts["flagged_images"]`` counts images over the image threshold.
+        Besides the fields listed in the README, ``review`` is true when the account has no label
+        but some category is in the ``"review"`` band (flagged posts, but below the rule: route it
+        to people), ``bands`` gives each category's band, and ``counts["flagged_images"]`` counts
+        images over the image threshold.
         """
         a = self._analyse(account, text_results, profile_result, image_results)
         scores: dict[str, float | None] = {}
@@ -381,7 +383,9 @@ class AccountModel:
             bands[c] = d["band"]
             if d["label"]:
                 labels.append(c)
-        review = any(b == "review" for b in bands.values())
+        # the account-level flag is for routing: an account already labelled is decided (its other
+        # categories' bands still say "review" where they are borderline)
+        review = not labels and any(b == "review" for b in bands.values())
 
         # escalation (minors signals) from any post or the profile, with reasons
         esc_entries = []
