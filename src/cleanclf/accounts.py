@@ -66,13 +66,14 @@ RULE = "counts"
 #: Bands of ``verdict["bands"][category]``: ``None`` when the category was not computed.
 BANDS = ("clear", "review", "label")
 
-#: Fallback used when a bundle has no (or an old, weights-based) ``account`` component.
-#: ``scripts/calibrate_accounts.py`` writes the calibrated values into the bundle.
+#: Fallback used when a bundle has no (or an old, weights-based) ``account`` component, e.g. a
+#: bundle of your own from ``cleanclf train``: the values default@0.4.0 was calibrated to
+#: (2026-12-07). ``scripts/calibrate_accounts.py`` writes calibrated values into a bundle.
 DEFAULT_PARAMS: dict[str, Any] = {
     "format": 2,
     "rule": RULE,
     "min_posts": {EXPLICIT_TEXT: 3, SOLICITATION: 3, LEWD_IMAGES: 3},
-    "min_share": {EXPLICIT_TEXT: 0.05, SOLICITATION: 0.05, LEWD_IMAGES: 0.05},
+    "min_share": {EXPLICIT_TEXT: 0.1, SOLICITATION: 0.05, LEWD_IMAGES: 0.05},
     "floor_posts": 2,
     "own_posts": True,
     "review_min_share": 0.1,
