@@ -13,14 +13,16 @@ component, next to the plain rules ">= 3 flagged posts" and ">= 5 flagged posts"
 
 Reported per rule: per category recall on accounts with >= 5 offending posts (all; those whose
 offending posts all come from sources the scoring fold trained on; those with every offending
-post disguised), precision (a label is right when >= 2 of the account's posts
-carry it), benign accounts with that label; benign accounts with any label, overall and for
-personas whose every post comes from a held-out source; accounts labelled on <= 1 flagged
-post; wrong extra category (a caught account also labelled with a category fewer than two of
-its posts carry); benign accounts in the review band. For the shipped rule: the borderline
-band (1-4 offending posts: label / review / clear) and benign personas one by one. Then a
-report-only section on accounts assembled from external_dev.jsonl (CC BY-NC, evaluation only;
-nothing is chosen on it), scored end to end by ``cleanclf.score_accounts`` with the bundle.
+post disguised); precision (a label is right when >= 2 of the account's posts carry it; a label
+resting on posts never judged for the category -- null labels, e.g. whether an escort ad is also
+explicit -- is left out, as DATA.md asks for nulls, and the precision counting those as wrong is
+shown too); benign accounts with that label; benign accounts with any label, overall and for
+personas whose every post comes from a held-out source; accounts labelled on <= 1 flagged post;
+wrong extra category (a caught account also labelled with a category fewer than two of its posts
+carry, unjudged ones shown apart); benign accounts in the review band. For the shipped rule: the
+borderline band (1-4 offending posts: label / review / clear) and benign personas one by one.
+Then a report-only section on accounts assembled from external_dev.jsonl (CC BY-NC, evaluation
+only; nothing is chosen on it), scored end to end by ``cleanclf.score_accounts`` with the bundle.
 
 Targets (issue 16): recall >= 0.95 and precision >= 0.98 per category on accounts with >= 5
 offending posts; benign accounts with any label <= 0.5 %, also on unseen sources; 0 accounts
@@ -72,7 +74,8 @@ def rules_table(title: str, rules: dict[str, dict], sims, table, thresholds) -> 
             print(f"| {name} | {c} | {_f(pc['recall_ge5'])} (n={pc['n_ge5']}){_mark(pc['recall_ge5'] >= 0.95)} | "
                   f"{_f(pc['recall_ge5_seen'])} (n={pc['n_seen_ge5']}) | "
                   f"{_f(pc['recall_ge5_disguised'])} (n={pc['n_disguised_ge5']}) | "
-                  f"{pc['precision']:.4f} ({pc['labelled']} labelled){_mark(pc['precision'] >= 0.98)} | "
+                  f"{pc['precision']:.4f} ({pc['labelled']} labelled, {pc['unjudged_labels']} unjudged; "
+                  f"{pc['precision_unjudged_as_wrong']:.4f} counting those wrong){_mark(pc['precision'] >= 0.98)} | "
                   f"{_f(pc['benign_fpr'], True)} |")
     print("\n| rule | benign with any label | ... unseen-source personas | labelled on <= 1 flagged post | "
           "wrong extra category | benign in review band |")
@@ -82,7 +85,8 @@ def rules_table(title: str, rules: dict[str, dict], sims, table, thresholds) -> 
               f"{_mark(m['benign_any_label'] <= 0.005)} | "
               f"{_f(m['unseen_any_label'], True)} ({m['unseen_any_label_n']}/{m['unseen_benign']})"
               f"{_mark(m['unseen_any_label'] <= 0.005)} | {m['one_post_labels']}{_mark(m['one_post_labels'] == 0)} | "
-              f"{_f(m['wrong_extra_rate'], True)} ({m['wrong_extra']}/{m['caught']}) | {_f(m['benign_review'], True)} |")
+              f"{_f(m['wrong_extra_rate'], True)} ({m['wrong_extra']}/{m['caught']}; +{m['unjudged_extra']} unjudged) | "
+              f"{_f(m['benign_review'], True)} |")
     return out
 
 

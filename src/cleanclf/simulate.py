@@ -269,7 +269,8 @@ class SimAccount:
     ``persona``; ``k`` offending posts; ``truth``: per category, posts labelled 1;
     ``unseen_source``: benign: every post and the bio from a source the scoring model never saw;
     offending: some offending post from such a source;
-    ``disguise``: the share of offending posts meant to be disguised)."""
+    ``disguise``: the share of offending posts meant to be disguised; ``unjudged``: per category,
+    posts whose label is null, e.g. the explicitness of escort ads, which DATA.md leaves unjudged)."""
 
     account: Any
     post_keys: list[str]
@@ -280,6 +281,7 @@ class SimAccount:
     truth: dict[str, int] = field(default_factory=dict)
     unseen_source: bool = False
     disguise: float = 0.0
+    unjudged: dict[str, int] = field(default_factory=dict)
 
 
 def _weighted_choice(rng: random.Random, weights: dict[str, float]) -> str:
@@ -373,8 +375,9 @@ def simulate_accounts(rows: Sequence[dict], scores: dict[str, dict], *, n_benign
         posts = [Post(f"p{j}", t) for j, (_, t) in enumerate(keyed)]
         acc = Account(f"{c}-{i}", {"nickname": "", "bio": bio_row["text"][:120] if bio_row else ""}, posts)
         truth = {cc: sum(1 for r, _ in items if r.get(cc) == 1) for cc in TEXT_CATEGORIES}
+        unjudged = {cc: sum(1 for r, _ in items if r.get(cc) is None) for cc in TEXT_CATEGORIES}
         out.append(SimAccount(acc, [kk for kk, _ in keyed], str(bio_row["id"]) if bio_row else None,
-                              c, "+".join(srcs), k, truth, any(unseen[str(r["id"])] for r in bad), rate))
+                              c, "+".join(srcs), k, truth, any(unseen[str(r["id"])] for r in bad), rate, unjudged))
     return out
 
 
@@ -465,6 +468,13 @@ def is_category(sim: SimAccount, category: str) -> bool:
     return sim.truth.get(category, 0) >= 2
 
 
+def is_unjudged(sim: SimAccount, category: str) -> bool:
+    """Not a ``category`` account by its labels, but two or more of its posts were never judged
+    for ``category`` (null labels, e.g. whether an escort ad is also explicit): a label there is
+    neither right nor wrong, and is left out of precision, as DATA.md asks for nulls."""
+    return not is_category(sim, category) and sim.unjudged.get(category, 0) >= 2
+
+
 def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table: Sequence[dict]) -> dict:
     """What ``bench_accounts_quality.py`` reports for one rule (see its docstring)."""
     out: dict[str, Any] = {"per_category": {}}
@@ -482,7 +492,8 @@ def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table
         ge5 = [i for i, s in enumerate(sims) if s.kind == c and s.k >= 5]
         dis = [i for i in ge5 if sims[i].disguise >= 1.0]
         seen = [i for i in ge5 if not sims[i].unseen_source]
-        lab = [i for i in range(len(sims)) if labelled(i, c)]
+        lab_all = [i for i in range(len(sims)) if labelled(i, c)]
+        lab = [i for i in lab_all if not is_unjudged(sims[i], c)]
         tp = sum(1 for i in lab if is_category(sims[i], c))
         border = {}
         for k in (1, 2, 3, 4):
@@ -494,8 +505,11 @@ def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table
             "n_ge5": len(ge5), "recall_ge5": _ratio(sum(labelled(i, c) for i in ge5), len(ge5)),
             "n_seen_ge5": len(seen), "recall_ge5_seen": _ratio(sum(labelled(i, c) for i in seen), len(seen)),
             "n_disguised_ge5": len(dis), "recall_ge5_disguised": _ratio(sum(labelled(i, c) for i in dis), len(dis)),
-            "labelled": len(lab), "precision": _ratio(tp, len(lab)) if lab else 1.0,
-            "precision_vs_benign": _ratio(sum(1 for i in lab if sims[i].kind != "benign"), len(lab)) if lab else 1.0,
+            "labelled": len(lab_all), "unjudged_labels": len(lab_all) - len(lab),
+            "precision": _ratio(tp, len(lab)) if lab else 1.0,
+            "precision_unjudged_as_wrong": _ratio(tp, len(lab_all)) if lab_all else 1.0,
+            "precision_vs_benign": (_ratio(sum(1 for i in lab_all if sims[i].kind != "benign"), len(lab_all))
+                                    if lab_all else 1.0),
             "benign_fpr": _ratio(sum(labelled(i, c) for i in benign), len(benign)),
             "borderline": border,
         }
@@ -517,11 +531,14 @@ def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table
     out["one_post_labels"] = sum(1 for i in range(len(sims)) for c in TEXT_CATEGORIES
                                  if labelled(i, c) and table[i][c]["flagged"] <= 1)
     caught = [i for i, s in enumerate(sims) if s.kind != "benign" and labelled(i, s.kind)]
-    wrong = [i for i in caught if any(labelled(i, c) and not is_category(sims[i], c)
+    wrong = [i for i in caught if any(labelled(i, c) and not is_category(sims[i], c) and not is_unjudged(sims[i], c)
                                       for c in TEXT_CATEGORIES if c != sims[i].kind)]
+    unjudged = [i for i in caught if i not in set(wrong) and any(labelled(i, c) and is_unjudged(sims[i], c)
+                                                                  for c in TEXT_CATEGORIES if c != sims[i].kind)]
     out["caught"] = len(caught)
     out["wrong_extra"] = len(wrong)
     out["wrong_extra_rate"] = _ratio(len(wrong), len(caught))
+    out["unjudged_extra"] = len(unjudged)
     return out
 
 
@@ -582,6 +599,6 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
     return eval_rows, scores, info
 
 
-__all__ = ["rule_inputs_table", "count_rule", "decisions_table", "is_category", "account_metrics",
+__all__ = ["rule_inputs_table", "count_rule", "decisions_table", "is_category", "is_unjudged", "account_metrics",
            "default_heldout", "HOLDOUT_SOURCES", "BENIGN_PERSONAS", "SimAccount", "split_half", "split_bucket", "fold_ids", "heldout_scores",
            "text_result", "simulate_accounts", "account_results", "external_accounts", "source_of", "is_benign"]
