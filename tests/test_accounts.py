@@ -301,3 +301,12 @@ def test_lewd_images_end_to_end_through_the_real_image_scorer(tmp_path):
     assert v2["labels"] == want and v2["counts"]["flagged_images"] == 3
     flagged = [e["path"] for e in v2["evidence"] if e["kind"] == "image" and e["flagged"]]
     assert sorted(flagged) == skin
+
+
+def test_doctests():
+    import doctest
+
+    import cleanclf.accounts
+
+    res = doctest.testmod(cleanclf.accounts)
+    assert res.attempted > 10 and res.failed == 0

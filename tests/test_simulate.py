@@ -144,3 +144,12 @@ def test_text_result_feeds_the_account_model():
     assert v["labels"] == ["solicitation"] and v["counts"]["repeated_contact_posts"] == 4
     rule = next(e for e in v["evidence"] if e["kind"] == "rule" and e["category"] == "solicitation")
     assert rule["support"] == ["repeated_contact"] and rule["needed"] == 2
+
+
+def test_doctests():
+    import doctest
+
+    import cleanclf.simulate
+
+    res = doctest.testmod(cleanclf.simulate)
+    assert res.attempted > 10 and res.failed == 0

@@ -247,6 +247,14 @@ class AccountModel:
 
         Same inputs as :meth:`verdict`; ``scripts/calibrate_accounts.py`` chooses the rule's
         parameters from these.
+
+        >>> from cleanclf.schema import Account, Post
+        >>> acc = Account("u", posts=[Post("p0", "a"), Post("p1", "b")])
+        >>> hit = {"explicit_text": 0.9, "solicitation": 0.1, "evidence": []}
+        >>> miss = {"explicit_text": 0.1, "solicitation": 0.1, "evidence": []}
+        >>> inp = AccountModel().rule_inputs(acc, [hit, miss], None, None)
+        >>> inp["explicit_text"]["flagged"], inp["explicit_text"]["scored"], inp["lewd_images"]
+        (1, 2, None)
         """
         return self._analyse(account, text_results, profile_result, image_results)["inputs"]
 

@@ -81,7 +81,11 @@ def split_bucket(text: str, salt: str) -> int:
 
 
 def source_of(row: dict) -> str:
-    """The row's source without its ``:subsource`` suffix."""
+    """The row's source without its ``:subsource`` suffix.
+
+    >>> source_of({"source": "literature:jpm"})
+    'literature'
+    """
     return str(row.get("source") or "").split(":")[0]
 
 
@@ -112,6 +116,11 @@ BENIGN_PERSONAS: tuple[str, ...] = tuple(_persona_filters())
 
 
 def is_benign(row: dict) -> bool:
+    """Labelled 0 for every text category (a null label is not benign).
+
+    >>> is_benign({"explicit_text": 0, "solicitation": 0}), is_benign({"explicit_text": 0, "solicitation": None})
+    (True, False)
+    """
     return all(row.get(c) == 0 for c in TEXT_CATEGORIES)
 
 
@@ -187,6 +196,13 @@ def heldout_scores(train_rows: Sequence[dict], eval_rows: Sequence[dict], *, lex
     With ``cache_dir`` the table is read from / written to
     ``cache_dir/heldout-<fingerprint>.json.gz``, keyed by the training rows, the eval rows and
     the text parameters, so a re-run with the same data costs nothing.
+
+    >>> from cleanclf.train import default_training_rows                           # doctest: +SKIP
+    >>> train, dev, lex = default_training_rows()                                   # doctest: +SKIP
+    >>> real = [r for r in train + dev if source_of(r) not in SYNTHETIC_SOURCES]    # doctest: +SKIP
+    >>> scores = heldout_scores(train, real, lexicons=lex, cache_dir="out/heldout")  # doctest: +SKIP
+    >>> scores[real[0]["id"]]["fold"] in range(4)                                   # doctest: +SKIP
+    True
     """
     from .train import fingerprint, fit_text_model
 
@@ -382,7 +398,15 @@ def simulate_accounts(rows: Sequence[dict], scores: dict[str, dict], *, n_benign
 
 
 def account_results(sim: SimAccount, scores: dict[str, dict], thresholds: dict[str, float]):
-    """``(text_results, profile_result)`` for :meth:`cleanclf.accounts.AccountModel.verdict` from held-out scores."""
+    """``(text_results, profile_result)`` for :meth:`cleanclf.accounts.AccountModel.verdict` from held-out scores.
+
+    >>> from cleanclf.schema import Account, Post
+    >>> sim = SimAccount(Account("u", posts=[Post("p0", "x")]), ["r1"], None, "benign", "reviews", 0)
+    >>> tr, prof = account_results(sim, {"r1": {"explicit_text": 0.1, "solicitation": 0.2}},
+    ...                            {"explicit_text": 0.5, "solicitation": 0.5})
+    >>> tr[0]["labels"], prof
+    ([], None)
+    """
     tr = [text_result(scores[k], thresholds) for k in sim.post_keys]
     prof = text_result(scores[sim.bio_key], thresholds) if sim.bio_key else None
     return tr, prof
@@ -434,7 +458,8 @@ def external_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, 
 
 # ----------------------------------------------------------------------------- measuring a rule
 def rule_inputs_table(sims: Sequence[SimAccount], scores: dict[str, dict], thresholds: dict[str, float]) -> list[dict]:
-    """:meth:`~cleanclf.accounts.AccountModel.rule_inputs` of every simulated account (text categories)."""
+    """:meth:`~cleanclf.accounts.AccountModel.rule_inputs` of every simulated account (text categories);
+    see :func:`account_metrics` for an example."""
     from .accounts import AccountModel
 
     m = AccountModel(None, thresholds)
@@ -455,7 +480,8 @@ def count_rule(n: int, share: float = 0.0, support: bool = False) -> dict:
 
 
 def decisions_table(params: dict, table: Sequence[dict], thresholds: dict[str, float]) -> list[dict]:
-    """``[{category: AccountModel.decide(...)}]`` for every row of :func:`rule_inputs_table`."""
+    """``[{category: AccountModel.decide(...)}]`` for every row of :func:`rule_inputs_table`; see
+    :func:`account_metrics` for an example."""
     from .accounts import AccountModel
 
     m = AccountModel(params, thresholds)
@@ -476,7 +502,20 @@ def is_unjudged(sim: SimAccount, category: str) -> bool:
 
 
 def account_metrics(sims: Sequence[SimAccount], decisions: Sequence[dict], table: Sequence[dict]) -> dict:
-    """What ``bench_accounts_quality.py`` reports for one rule (see its docstring)."""
+    """What ``bench_accounts_quality.py`` reports for one rule (see its docstring).
+
+    >>> rows = [{"id": f"b{i}", "text": f"b{i}", "source": "waimai-reviews", "explicit_text": 0,
+    ...          "solicitation": 0} for i in range(20)]
+    >>> rows += [{"id": f"s{i}", "text": f"s{i}", "source": "tg-spam", "explicit_text": 0,
+    ...           "solicitation": 1} for i in range(20)]
+    >>> sc = {r["id"]: {"explicit_text": 0.01, "solicitation": 0.9 * r["solicitation"]} for r in rows}
+    >>> th = {"explicit_text": 0.5, "solicitation": 0.5}
+    >>> sims = simulate_accounts(rows, sc, n_benign=10, n_offending=10, seed=0, offending_posts=(5, 9))
+    >>> table = rule_inputs_table(sims, sc, th)
+    >>> m = account_metrics(sims, decisions_table({}, table, th), table)
+    >>> m["per_category"]["solicitation"]["recall_ge5"], m["benign_any_label"], m["one_post_labels"]
+    (1.0, 0.0, 0)
+    """
     out: dict[str, Any] = {"per_category": {}}
     benign = [i for i, s in enumerate(sims) if s.kind == "benign"]
     unseen = [i for i in benign if sims[i].unseen_source]
@@ -572,6 +611,12 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
     ``reuse_latest``: when neither exists, use the newest cached table instead of refitting
     (``info["stale"]`` says so). Post *flags* come from the bundle's thresholds at use time, so a
     rule on flag counts carries over to a new text model.
+
+    >>> import cleanclf                                                              # doctest: +SKIP
+    >>> text = cleanclf.load().manifest["components"]["text"]                        # doctest: +SKIP
+    >>> rows, scores, info = default_heldout(text, cache_dir="benchmarks/out/heldout")  # doctest: +SKIP
+    >>> info["cached_fingerprint"] == text["training_fingerprint"]                    # doctest: +SKIP
+    True
     """
     from .train import default_training_rows, fingerprint
 
