@@ -190,7 +190,7 @@ class AccountModel:
         ...        "support": ["repeated_contact"]}
         >>> d = m.decide("solicitation", inp)
         >>> d["label"], d["needed"], d["reason"]
-        (True, 2, 'label: 2 of 10 posts flagged (20%) >= 2 needed (3 minus one for support: repeated_contact), share >= 5%')
+        (True, 2, 'label: 2 of 10 posts flagged (20%); at least the 2 needed (3 minus one for support: repeated_contact); share at least 5%')
         """
         p = self.params
         floor = p["floor_posts"]
@@ -212,8 +212,8 @@ class AccountModel:
         score = _kth(scores, needed)
         if category == LEWD_IMAGES:
             score = min(score, _kth(inputs.get("post_max", []), floor))
-        need_txt = f"{needed} needed" + (f" ({n_min} minus one for support: {', '.join(support)})"
-                                          if needed < n_min else "")
+        need_txt = f"the {needed} needed" + (f" ({n_min} minus one for support: {', '.join(support)})"
+                                              if needed < n_min else "")
         head = f"{flagged} of {scored} {unit} flagged ({_pct(flagged / scored if scored else 0.0)})"
         if counted < flagged:
             other = SOLICITATION if category == EXPLICIT_TEXT else EXPLICIT_TEXT
@@ -222,13 +222,13 @@ class AccountModel:
         if category == LEWD_IMAGES:
             head += f" in {inputs.get('flagged_posts', 0)} posts"
         if label:
-            reason = f"label: {head} >= {need_txt}, share >= {_pct(s_min)}"
+            reason = f"label: {head}; at least {need_txt}; share at least {_pct(s_min)}"
         else:
             why = []
             if counted < needed:
-                why.append(f"< {need_txt}")
+                why.append(f"fewer than {need_txt}")
             if share < s_min:
-                why.append(f"share < {_pct(s_min)}")
+                why.append(f"share below {_pct(s_min)}")
             if not spread_ok and counted >= needed:
                 why.append(f"fewer than {floor} posts")
         raw_share = flagged / scored if scored else 0.0
@@ -236,7 +236,7 @@ class AccountModel:
                                     or (flagged and raw_share >= p["review_min_share"]))
         band = "label" if label else ("review" if review else "clear")
         if not label:
-            reason = f"{band}: {head} " + "; ".join(why)
+            reason = f"{band}: {head}; " + "; ".join(why)
         return {"label": label, "band": band, "needed": needed, "score": score, "support": support,
                 "reason": reason}
 
