@@ -212,6 +212,8 @@ def test_info_on_the_bundled_model(capsys):
     assert main(["info"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["model"].startswith("default@") and info["components"]
+    assert info["account_rule"]["floor_posts"] >= 2 and set(info["account_rule"]["min_posts"]) == {
+        "lewd_images", "explicit_text", "solicitation"}
 
 
 def test_train_commands_plug_in_when_train_provides_them():

@@ -351,6 +351,9 @@ def cmd_info(args, model=None) -> int:
         "components": {k: {kk: vv for kk, vv in v.items() if kk in ("files", "categories", "updated", "fitted")}
                        for k, v in comps.items()},
         "thresholds": {k: v.get("thresholds") for k, v in comps.items() if "thresholds" in v},
+        # the account component is a count rule, not thresholds: show what labels an account
+        "account_rule": {k: comps["account"][k] for k in ("min_posts", "min_share", "floor_posts", "support")
+                         if k in comps.get("account", {})},
         "metrics": {k: v.get("metrics") for k, v in comps.items() if "metrics" in v} | (
             {"bundle": manifest["metrics"]} if "metrics" in manifest else {}),
         "data": {k: _data_of(v) for k, v in comps.items() if _data_of(v)} | (
