@@ -165,7 +165,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    char_ngram_range=(1, 3), char_min_df: int = 2, char_max_features: int = 300_000,
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    source_weights: dict[str, float] | None = None, slang: bool = True,
-                   thresholds_on: str = "dev", max_dev_f1_loss: float = 0.01, cue_columns: bool = False,
+                   thresholds_on: str = "dev+oof", max_dev_f1_loss: float = 0.005, cue_columns: bool = False,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
 
@@ -180,13 +180,17 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     a small source in the register the model must generalise to is not
     drowned by large ones. ``slang`` adds cleanclf's own slang and context
     lexicon (:func:`cleanclf.text.lexicon.read_slang_lexicon`, CC0, ships with
-    the package) to the lexicon features. ``thresholds_on="dev+oof"`` picks
-    thresholds on the dev rows pooled with out-of-fold scores of the training
-    rows (the same near-duplicate-grouped folds as the calibration), so that
-    training sources other than the dev split's dominant spam (written comment
-    rows, English ads) have their say in where the cut lies. Thresholds: best F1 on ``dev_rows``
-    among thresholds whose hard-negative false-positive rate stays within
-    ``max_hard_negative_fpr``; 0.5 without dev rows.
+    the package) to the lexicon features; ``cue_columns`` adds the contact-cue
+    context columns of :class:`~cleanclf.text.features.LexiconFeatures`.
+
+    Thresholds (0.5 without dev rows): per category the best-F1 cut whose
+    hard-negative false-positive rate stays within ``max_hard_negative_fpr``.
+    With ``thresholds_on="dev"`` F1 is measured on ``dev_rows``; with
+    ``"dev+oof"`` (the default) on the dev rows pooled with the out-of-fold
+    scores of the training rows (the calibration's near-duplicate-grouped
+    folds), so that sources other than the dev split's dominant live-stream
+    spam (written comment rows, English ads) have their say in where the cut
+    lies, while dev F1 stays within ``max_dev_f1_loss`` of the dev-only cut.
     """
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
@@ -261,7 +265,7 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
             clf.fit(X[mask], yc, sample_weight=weights[mask])
         classifiers[cat] = clf
         counts[cat] = {"labelled": int(mask.sum()), "positive": int(yc.sum())}
-        if thresholds_on == "dev+oof":
+        if thresholds_on == "dev+oof" and dev_rows:
             from sklearn.base import clone
             from sklearn.model_selection import cross_val_predict
 
@@ -339,7 +343,7 @@ def _probs(model, rows: Sequence[dict]) -> np.ndarray:
 
 
 def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: float = 0.005,
-                      extra: dict | None = None, max_dev_f1_loss: float = 0.01) -> dict[str, float]:
+                      extra: dict | None = None, max_dev_f1_loss: float = 0.005) -> dict[str, float]:
     """Per category: the best-F1 threshold whose hard-negative FPR stays within the bound.
 
     ``extra`` pools more scored rows into the choice: ``{category: (y, p, is_hard_negative)}``
