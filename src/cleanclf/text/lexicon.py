@@ -76,10 +76,7 @@ def read_lexicon_file(path: str | Path) -> dict:
         if not line:
             continue
         if line.startswith("#"):
-            body = line.lstrip("#").strip()
-            for key in ("source", "licence"):
-                if body.lower().startswith(key + ":"):
-                    meta[key] = body.split(":", 1)[1].strip()
+            _read_header(line, meta)
             continue
         if re.search(r"[\\\[\]().*+?{}|^$]", line) and len(line) > 1:
             rx = _js_regex(line)
@@ -89,6 +86,14 @@ def read_lexicon_file(path: str | Path) -> dict:
                 continue
         terms.append(line)
     return {"terms": terms, "regexes": regexes, **meta}
+
+
+def _read_header(line: str, meta: dict) -> None:
+    """``# source: …`` / ``# licence: …`` header lines fill ``meta``; other comments are ignored."""
+    body = line.lstrip("#").strip()
+    for key in ("source", "licence"):
+        if body.lower().startswith(key + ":"):
+            meta[key] = body.split(":", 1)[1].strip()
 
 
 # Regex lines of the X hook-up lists that target non-sexual spam (VPN nodes,
@@ -162,10 +167,7 @@ def read_slang_lexicon(path: str | Path | None = None) -> dict[str, dict]:
         if not raw.strip():
             continue
         if raw.startswith("#"):
-            body = raw.lstrip("#").strip()
-            for key in ("source", "licence"):
-                if body.lower().startswith(key + ":"):
-                    meta[key] = body.split(":", 1)[1].strip()
+            _read_header(raw, meta)
             continue
         parts = raw.split("\t")
         if len(parts) != 3 or not parts[0].strip() or not parts[1].strip():
