@@ -67,8 +67,8 @@ RULE = "counts"
 BANDS = ("clear", "review", "label")
 
 #: Fallback used when a bundle has no (or an old, weights-based) ``account`` component, e.g. a
-#: bundle of your own from ``cleanclf train``: the values default@0.4.0 was calibrated to
-#: (2026-12-07). ``scripts/calibrate_accounts.py`` writes calibrated values into a bundle.
+#: bundle of your own from ``cleanclf train``: the values default@0.4.0 and 0.5.0 were calibrated
+#: to (2026-12-07). ``scripts/calibrate_accounts.py`` writes calibrated values into a bundle.
 DEFAULT_PARAMS: dict[str, Any] = {
     "format": 2,
     "rule": RULE,
