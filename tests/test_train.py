@@ -158,3 +158,33 @@ def test_external_dev_never_trains(shared_data):
         r["source"] = "renamed"
     with pytest.raises(InputError, match="non-commercial"):
         fit_text_model(rows + benign, cv=2)
+
+
+class _FixedScores:
+    """A stand-in text model whose explicit_text score is read from the text ("0.35" -> 0.35)."""
+
+    def predict_proba(self, texts):
+        import numpy as np
+
+        return np.array([[float(t), 0.0] for t in texts])
+
+
+def test_pooled_out_of_fold_rows_move_the_cut_only_within_the_dev_f1_floor():
+    import numpy as np
+
+    dev = [{"text": t, "source": "demo", "explicit_text": y, "solicitation": None}
+           for t, y in [("0.9", 1), ("0.8", 1), ("0.7", 1), ("0.4", 1), ("0.5", 0), ("0.45", 0), ("0.3", 0), ("0.1", 0)]]
+    model = _FixedScores()
+    alone = choose_thresholds(model, dev, max_hard_negative_fpr=1.0)["explicit_text"]
+    assert alone == 0.7  # F1 6/7 on dev
+    # out-of-fold rows of another register: positives that score low (0.2-0.35)
+    y = np.array([1] * 20 + [0] * 20)
+    p = np.r_[np.linspace(0.2, 0.35, 20), np.linspace(0.0, 0.15, 20)]
+    extra = {"explicit_text": (y, p, np.zeros(40, bool))}
+    loose = choose_thresholds(model, dev, max_hard_negative_fpr=1.0, extra=extra, max_dev_f1_loss=1.0)
+    assert loose["explicit_text"] <= 0.2  # the pool alone would cut low
+    kept = choose_thresholds(model, dev, max_hard_negative_fpr=1.0, extra=extra, max_dev_f1_loss=0.1)
+    assert 0.2 < kept["explicit_text"] <= 0.7   # moved down, but dev F1 stays within 0.1 of 6/7
+    dev_f1 = lambda cut: 2 * sum(r["explicit_text"] == 1 and float(r["text"]) >= cut for r in dev) / (  # noqa: E731
+        sum(float(r["text"]) >= cut for r in dev) + 4)
+    assert dev_f1(kept["explicit_text"]) >= dev_f1(0.7) - 0.1

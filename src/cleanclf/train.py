@@ -282,7 +282,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
         "params": {"classifier": classifier, "C": C, **({"nb_alpha": nb_alpha} if classifier == "nblr" else {}),
                    "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
                    "char_max_features": char_max_features, "words": words, "cv": cv,
-                   **({"source_weights": dict(source_weights)} if source_weights else {}), "slang": slang, "cue_columns": cue_columns,
+                   **({"source_weights": dict(source_weights)} if source_weights else {}),
+                   "slang": slang, "cue_columns": cue_columns,
                    "calibration": "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"},
         "training": training_summary(rows),
         "label_counts": counts,
@@ -352,8 +353,6 @@ def choose_thresholds(model, rows: Sequence[dict], *, max_hard_negative_fpr: flo
     within ``max_dev_f1_loss`` of the best dev-only cut, so the pooled rows can move the cut
     towards other registers but cannot trade away the dev split.
     """
-    from .metrics import hard_negative_group
-
     P = _probs(model, rows)
     hard = np.array([hard_negative_group(r.get("source")) is not None for r in rows])
     out = {}
