@@ -398,7 +398,7 @@ def evaluate_rows(rows: Sequence[Mapping], predictions: Sequence[Any], threshold
     # (mixed 0/null rows are left out), flagged when any category fires.
     y_any = [1 if any(r.get(c) == 1 for c in categories) else (0 if all(r.get(c) == 0 for c in categories) else None)
              for r in rows]
-    fired_any = [max((scores[c][i] - thr[c] >= 0) for c in categories) for i in range(len(rows))]
+    fired_any = [any(scores[c][i] >= thr[c] for c in categories) for i in range(len(rows))]
     out["any"] = {k: v for k, v in binary_report(y_any, [1.0 if f else 0.0 for f in fired_any], 0.5).items()
                   if k not in ("threshold", "pr_auc", "ece", "brier")}  # from labels, not scores
     neg = [i for i, y in enumerate(y_any) if y == 0]

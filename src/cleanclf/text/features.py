@@ -82,6 +82,10 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         lex = self.lexicons
         if not isinstance(lex, dict) or not lex:
             raise InputError(f"lexicons: expected a non-empty dict of name -> {{'terms': [...]}}, got {describe(lex)}")
+        from .lexicon import list_category
+        from .normalize import normalize
+
+        norm = normalize if self.normalize_terms else str
         terms: dict[str, list[str]] = {}
         regexes: dict[str, list[str]] = {}
         meanings: dict[str, str] = {}
@@ -92,28 +96,18 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
                 raise InputError(f"lexicons[{name!r}]: expected a dict with 'terms', got {describe(entry)}")
             ts = [t for t in entry.get("terms", []) if isinstance(t, str) and t.strip()]
             if self.normalize_terms:
-                from .normalize import normalize
-
-                ts = sorted({normalize(t) for t in ts} - {""})
+                ts = sorted({norm(t) for t in ts} - {""})
             terms[str(name)] = ts
             regexes[str(name)] = list(entry.get("regexes", []))
             for t, m in (entry.get("meanings") or {}).items():
                 if isinstance(t, str) and isinstance(m, str):
-                    key = t
-                    if self.normalize_terms:
-                        from .normalize import normalize
-
-                        key = normalize(t)
-                    meanings.setdefault(key, m)
+                    meanings.setdefault(norm(t), m)
         self.matcher_ = TermMatcher(terms, regexes)
         # term -> what it means (lists that document their terms, e.g. cleanclf's slang list):
         # evidence shows it to a reviewer
         self.meanings_ = meanings
         self.list_names_ = list(lex)
-        from .lexicon import LEXICON_CATEGORY
-
-        self.sexual_lists_ = frozenset(n for n in self.list_names_
-                                       if any(str(n).startswith(p) for p in LEXICON_CATEGORY))
+        self.sexual_lists_ = frozenset(n for n in self.list_names_ if list_category(n))
         self.n_features_in_ = 1
         return self
 

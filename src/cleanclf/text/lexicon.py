@@ -50,6 +50,11 @@ MINOR_AGE_RE = re.compile(
 )
 
 
+def list_category(name: str) -> str | None:
+    """Category a lexicon list speaks for, by its name's prefix (:data:`LEXICON_CATEGORY`); None for context lists."""
+    return next((c for p, c in LEXICON_CATEGORY.items() if str(name).startswith(p)), None)
+
+
 @dataclass(frozen=True)
 class Hit:
     """One lexicon match: the term, the lists it belongs to, and its span in the searched text."""
@@ -134,7 +139,7 @@ def read_lexicon_dir(directory: str | Path) -> dict[str, dict]:
     out = {}
     for path in sorted(directory.glob("*.txt")):
         lex = read_lexicon_file(path)
-        lex["category"] = next((c for p, c in LEXICON_CATEGORY.items() if path.stem.startswith(p)), None)
+        lex["category"] = list_category(path.stem)
         out[path.stem] = lex
     return out
 
@@ -178,7 +183,7 @@ def read_slang_lexicon(path: str | Path | None = None) -> dict[str, dict]:
         entry["meanings"][term] = meaning
     for name, entry in out.items():
         entry.update(meta)
-        entry["category"] = next((c for p, c in LEXICON_CATEGORY.items() if name.startswith(p)), None)
+        entry["category"] = list_category(name)
     return out
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..categories import TEXT_CATEGORIES
 from ..errors import BundleError, describe
-from .lexicon import LEXICON_CATEGORY, find_minor_signals
+from .lexicon import find_minor_signals, list_category
 
 # Texts longer than this are scored on their first MAX_TEXT_CHARS characters
 # and say so ("truncated": true). Long enough for any post or escort ad;
@@ -355,11 +355,6 @@ class TextModel:
             out.append({"kind": "ngram", "category": category, "ngram": gram, "text": clipped[s:e],
                         "span": [s, e], "weight": round(float(contrib[k]), 4)})
         return out
-
-def list_category(name: str) -> str | None:
-    """Category a lexicon list speaks for (by the shared file-name prefixes)."""
-    return next((c for p, c in LEXICON_CATEGORY.items() if name.startswith(p)), None)
-
 
 def _linear(calibrated):
     """The fitted linear model inside a CalibratedClassifierCV (ensemble=False) or a bare one."""
