@@ -133,7 +133,7 @@ def _scoring_texts() -> list[str]:
 
 
 def test_union_pass_equals_feature_union_transform(tiny_text_model):
-    from cleanclf.text.contacts import _find
+    from cleanclf.text.contacts import find_contact_spans
     from cleanclf.text.features import transform_with_details
     from cleanclf.text.normalize import normalize, normalize_many
 
@@ -144,7 +144,7 @@ def test_union_pass_equals_feature_union_transform(tiny_text_model):
     _same(X, union.transform(normed))
     lex = dict(union.transformer_list)["lexicons"]
     assert details["lexicons"] == [lex.hits(t) for t in normed]
-    assert details["contacts"] == [_find(normalize(t)) for t in normed]
+    assert details["contacts"] == [find_contact_spans(normalize(t)) for t in normed]
     assert any(details["lexicons"]) and any(details["contacts"])
 
 

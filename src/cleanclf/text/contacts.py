@@ -27,9 +27,10 @@ from functools import lru_cache
 from typing import Iterable
 
 from ..errors import InputError, InputTypeError, describe
-from .normalize import _as_texts, normalize, normalize_with_offsets
+from .normalize import as_texts, normalize, normalize_with_offsets
 
-__all__ = ["Contact", "extract_contacts", "ContactFeatures", "CONTACT_TYPES"]
+__all__ = ["Contact", "extract_contacts", "find_contact_spans", "contacts_from_spans", "ContactFeatures",
+           "CONTACT_TYPES"]
 
 #: Every value :attr:`Contact.type` can take.
 CONTACT_TYPES = ("phone", "qq", "wechat", "url", "telegram", "email", "handle", "route")
@@ -137,8 +138,16 @@ def _canonical(kind: str, value: str) -> str:
     return value
 
 
-def _find(ntext: str) -> list[tuple[int, int, str, str]]:
-    """Contacts in already-normalised text: ``[(start, end, type, raw value)]`` without overlaps."""
+def find_contact_spans(ntext: str) -> list[tuple[int, int, str, str]]:
+    """Contacts in already-normalised text: ``[(start, end, type, raw value)]`` without overlaps.
+
+    ``ntext`` must be ``normalize(text)``; spans are into it (map them back with
+    :func:`contacts_from_spans`). The cheap half of :func:`extract_contacts`: types and
+    counts without offset tracking.
+
+    >>> find_contact_spans(normalize("加-薇 ABC123"))
+    [(1, 10, 'wechat', 'abc123')]
+    """
     found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
     present = _triggers().intersection(ntext)  # one C-level pass instead of a regex scan per pattern
     for kind, priority, pattern, needs in _patterns():
@@ -182,12 +191,18 @@ def extract_contacts(text: str) -> list[Contact]:
         return []
     # Find on the fast normalised text first (same text as the offset path, by the
     # normaliser's invariant); pay for offset tracking only when something was found.
-    return _contacts(text, _find(normalize(text)))
+    return contacts_from_spans(text, find_contact_spans(normalize(text)))
 
 
-def _contacts(text: str, spans: list[tuple[int, int, str, str]], norm=None) -> list[Contact]:
-    """Contacts from the spans :func:`_find` gave on ``normalize(text)``; ``norm`` is
-    ``normalize_with_offsets(text)`` when the caller already has it."""
+def contacts_from_spans(text: str, spans: list[tuple[int, int, str, str]], norm=None) -> list[Contact]:
+    """:class:`Contact` objects (spans in the original ``text``, canonical values), ordered by
+    position, from the spans :func:`find_contact_spans` gave on ``normalize(text)``; ``norm`` is
+    ``normalize_with_offsets(text)`` when the caller already has it.
+
+    >>> text = "加-薇 ABC123"
+    >>> contacts_from_spans(text, find_contact_spans(normalize(text)))
+    [Contact(type='wechat', value='abc123', start=2, end=10, raw='薇 ABC123')]
+    """
     if not spans:
         return []
     if norm is None:
@@ -257,7 +272,7 @@ class ContactFeatures:
 
     def fit(self, X: Iterable[str], y: object = None) -> "ContactFeatures":
         """Validate ``X`` (a 1-D iterable of str) and return ``self``."""
-        _as_texts(X)
+        as_texts(X)
         return self
 
     def get_feature_names_out(self, input_features: object = None):
@@ -269,13 +284,13 @@ class ContactFeatures:
 
     def transform(self, X: Iterable[str]):
         """One row of float features per text of ``X``."""
-        texts = _as_texts(X)
+        texts = as_texts(X)
         # Idempotent: already-normalised input comes back unchanged.
         return self._transform_normalized([normalize(t) for t in texts])[0]
 
     def _transform_normalized(self, ntexts: list[str]):
         """``transform`` for texts that are already ``normalize(text)``; also returns each
-        text's :func:`_find` spans (the scorer reuses them for evidence)."""
+        text's :func:`find_contact_spans` spans (the scorer reuses them for evidence)."""
         import numpy as np
 
         n_types = len(self._TYPES)
@@ -283,7 +298,7 @@ class ContactFeatures:
         out = np.zeros((len(ntexts), n_types + 3), dtype=np.float64)
         found = []
         for row, ntext in enumerate(ntexts):
-            contacts = _find(ntext)  # types and counts only: no offset tracking
+            contacts = find_contact_spans(ntext)  # types and counts only: no offset tracking
             found.append(contacts)
             for c in contacts:
                 out[row, index[c[2]]] = 1.0

@@ -251,14 +251,14 @@ class TextModel:
         nz = None
         contacts = []
         if "contacts" not in blocks or contacts_fired:
-            from .contacts import _contacts, _find
+            from .contacts import contacts_from_spans, find_contact_spans
             from .normalize import normalize
 
             if found is None:
-                found = _find(normalize(clipped))
+                found = find_contact_spans(normalize(clipped))
             if found:
                 nz = _offsets(clipped)
-                contacts = _contacts(clipped, found, nz)
+                contacts = contacts_from_spans(clipped, found, nz)
         evidence: list[dict] = []
         if labels or escalate or near:
             if nz is None:

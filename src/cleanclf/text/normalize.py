@@ -864,7 +864,7 @@ class Normalizer:
     def _validate(self, X: object) -> list[str]:
         if not isinstance(self.keywords, bool):
             raise InputTypeError(f"keywords must be a bool, got {describe(self.keywords)}")
-        return _as_texts(X)
+        return as_texts(X)
 
     def fit(self, X: Iterable[str], y: object = None) -> "Normalizer":
         """Validate ``X`` and return ``self`` (nothing is learned)."""
@@ -893,8 +893,21 @@ class Normalizer:
         )
 
 
-def _as_texts(X: object, name: str = "X") -> list[str]:
-    """Validate a 1-D iterable of ``str`` and return it as a list (shared with contacts)."""
+def as_texts(X: object, name: str = "X") -> list[str]:
+    """Validate a 1-D iterable of ``str`` and return it as a list.
+
+    The input check of the scikit-learn transformers (:class:`Normalizer`,
+    :class:`~cleanclf.text.contacts.ContactFeatures`): a single ``str``/``bytes``, a
+    non-iterable or a non-``str`` item raises :class:`~cleanclf.errors.InputTypeError`
+    naming ``name`` (and the item's index).
+
+    >>> as_texts(("a", "b"))
+    ['a', 'b']
+    >>> as_texts(["a", 1])
+    Traceback (most recent call last):
+    ...
+    cleanclf.errors.InputTypeError: X[1] must be a str, got 1 (int)
+    """
     if isinstance(X, (str, bytes)):
         raise InputTypeError(f"{name} must be a 1-D iterable of str (e.g. a list of texts), got a single {type(X).__name__}: {describe(X)}")
     try:
