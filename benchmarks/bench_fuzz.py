@@ -245,7 +245,7 @@ def fuzz_model():
     sys.path.insert(0, str(ROOT / "tests"))
     from _texts import TINY_LEXICONS  # noqa: E402
     from conftest import tiny_rows  # noqa: E402
-    from cleanclf.train import fit_text_model
+    from cleanclf.training import fit_text_model
 
     tm = fit_text_model(tiny_rows(), lexicons=TINY_LEXICONS, cv=2, C=4.0)
     man = dict(clf.manifest, name="fuzz-tiny-text+default-image")

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from cleanclf.metrics import evaluate_rows
-from cleanclf.train import fit_text_model, read_posts, repo_synthetic_path, shared_data_dir
+from cleanclf.training import OWN_ROWS_DIR, find_data_dir, fit_text_model, read_posts
 
 SOURCES = ("backpage-escort-ads", "uci-sms-spam", "sms800k")
 #: benign sms800k rows that advertise a door-to-door / repair service: the hard negatives the rows target
@@ -61,10 +61,11 @@ def main(argv=None) -> int:
     ap.add_argument("--sources", default=",".join(SOURCES))
     ap.add_argument("--no-full", action="store_true", help="skip the full fit (dev figures)")
     args = ap.parse_args(argv)
-    data = shared_data_dir()
-    extra_path = repo_synthetic_path()
-    if data is None or extra_path is None:
-        print("needs ../shared/data (or $CLEANCLF_DATA) and a checkout with training/synthetic.jsonl", file=sys.stderr)
+    data = find_data_dir() or next((p for p in [Path(__file__).resolve().parents[2] / "shared" / "data"]
+                                     if (p / "text" / "train.jsonl").is_file()), None)
+    extra_path = OWN_ROWS_DIR / "synthetic.jsonl"
+    if data is None:
+        print("needs $CLEANCLF_DATA or ../shared/data beside the checkout", file=sys.stderr)
         return 2
     text = data / "text"
     extra = read_posts(extra_path)

@@ -24,7 +24,7 @@ def tiny_rows():
 
 @pytest.fixture(scope="session")
 def tiny_text_model():
-    from cleanclf.train import fit_text_model
+    from cleanclf.training import fit_text_model
 
     return fit_text_model(tiny_rows(), lexicons=TINY_LEXICONS, cv=2, C=4.0)
 

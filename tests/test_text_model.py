@@ -105,7 +105,7 @@ def test_row_weights_and_weighted_fit(tmp_path):
     from conftest import tiny_rows
 
     from cleanclf.errors import InputError
-    from cleanclf.train import fit_text_model, row_weights
+    from cleanclf.training import fit_text_model, row_weights
 
     rows = tiny_rows()
     w = row_weights(rows, {"demo-spam": 3.0})

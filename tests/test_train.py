@@ -7,7 +7,7 @@ import json
 import pytest
 
 from cleanclf.errors import InputError
-from cleanclf.train import choose_thresholds, near_duplicate_groups, read_posts, fit_text_model
+from cleanclf.training import choose_thresholds, near_duplicate_groups, read_posts, fit_text_model
 
 from _texts import TINY_LEXICONS
 
@@ -73,7 +73,7 @@ def test_rebuilt_component_writes_a_hashed_card_and_keeps_its_notes(tmp_path):
     from conftest import tiny_rows
 
     from cleanclf.models import read_manifest, verify_bundle
-    from cleanclf.train import CARD_NOTES_MARKER, TEXT_CARD, build_text_component
+    from cleanclf.training import CARD_NOTES_MARKER, TEXT_CARD, build_text_component
 
     rows = tiny_rows()
     train, dev = _write(tmp_path, rows, "train.jsonl"), _write(tmp_path, rows, "dev.jsonl")
@@ -94,14 +94,13 @@ def test_rebuilt_component_writes_a_hashed_card_and_keeps_its_notes(tmp_path):
     verify_bundle(out)  # the card is hashed: the bundle verifies as written
 
 
-def test_repository_synthetic_rows_follow_the_data_rules():
-    """training/*.jsonl: CC0, marked synthetic, short, unique, fake contacts only, labels in the rubric."""
+def test_own_training_rows_follow_the_data_rules():
+    """cleanclf/data/training/*.jsonl: CC0, marked synthetic, short, unique, fake contacts only, labels in the rubric."""
     import re
 
-    from cleanclf.train import read_posts, repo_synthetic_path, repo_synthetic_paths
+    from cleanclf.training import own_training_paths, read_posts
 
-    assert repo_synthetic_path() is not None, "training/synthetic.jsonl is missing from the checkout"
-    paths = repo_synthetic_paths()
+    paths = own_training_paths()
     assert {p.name for p in paths} >= {"synthetic.jsonl", "comments-explicit.jsonl", "comments-solicitation.jsonl"}
     rows = read_posts(paths)
     assert len(rows) >= 2500
@@ -129,8 +128,8 @@ def test_repository_synthetic_rows_follow_the_data_rules():
         assert 0.35 <= pos / len(part) <= 0.65, (path.name, pos, len(part))
 
 
-def test_default_training_rows_include_the_repository_rows(tmp_path):
-    from cleanclf.train import default_training_rows
+def test_default_training_rows_include_the_packaged_rows(tmp_path):
+    from cleanclf.training import default_training_rows
 
     text = tmp_path / "text"
     text.mkdir()
@@ -188,3 +187,47 @@ def test_pooled_out_of_fold_rows_move_the_cut_only_within_the_dev_f1_floor():
     dev_f1 = lambda cut: 2 * sum(r["explicit_text"] == 1 and float(r["text"]) >= cut for r in dev) / (  # noqa: E731
         sum(float(r["text"]) >= cut for r in dev) + 4)
     assert dev_f1(kept["explicit_text"]) >= dev_f1(0.7) - 0.1
+
+
+def test_data_dir_comes_from_the_argument_or_the_environment(tmp_path, monkeypatch):
+    from cleanclf.training import data_dir, default_training_rows
+
+    monkeypatch.delenv("CLEANCLF_DATA", raising=False)
+    with pytest.raises(InputError, match="CLEANCLF_DATA"):
+        data_dir()
+    with pytest.raises(InputError, match="no text/train.jsonl"):
+        default_training_rows(tmp_path)
+    (tmp_path / "text").mkdir()
+    row = {"text": "你好", "source": "x", "explicit_text": 0, "solicitation": 0}
+    for name in ("train.jsonl", "dev.jsonl"):
+        (tmp_path / "text" / name).write_text(json.dumps(row, ensure_ascii=False) + "\n", encoding="utf-8")
+    monkeypatch.setenv("CLEANCLF_DATA", str(tmp_path))
+    assert data_dir() == tmp_path
+    train, dev, lex = default_training_rows(synthetic=False, frozen_test=False)
+    assert len(train) == len(dev) == 1 and lex == tmp_path / "lexicons"
+
+
+def test_frozen_test_split_holds_whole_near_duplicate_groups_and_leaves_train_and_dev(tmp_path):
+    from cleanclf.training import default_training_rows, frozen_test_rows, in_frozen_test
+
+    (tmp_path / "text").mkdir()
+    # 200 templates, each in two near-duplicate copies (other contact code), one copy in train, one in dev
+    # (the key ignores digits and ASCII: templates differ by a CJK character, copies by their code)
+    train = [{"text": f"模板{chr(0x4E00 + 7 * i)}号 加v abc{i:03d} 看看", "source": "s", "explicit_text": 0,
+              "solicitation": i % 2} for i in range(200)]
+    dev = [{**r, "text": r["text"].replace("abc", "xyz")} for r in train]
+    written = [{"text": "我们写的 加v abc999", "source": "cleanclf-synthetic", "explicit_text": 0, "solicitation": 1}] * 50
+    for name, rows in (("train.jsonl", train + written), ("dev.jsonl", dev)):
+        (tmp_path / "text" / name).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                                              encoding="utf-8")
+    test = frozen_test_rows(tmp_path)
+    keys = {r["text"].split()[0] for r in test}
+    # whole groups: both copies of a template are in, and the share is near 10 % of the 200 groups
+    assert len(test) == 2 * len(keys) and 5 <= len(keys) <= 40
+    assert all(r["split"] == "test" and r["source"] == "s" for r in test)
+    tr, dv, _ = default_training_rows(tmp_path, synthetic=False)
+    assert not ({r["text"] for r in test} & {r["text"] for r in tr + dv})
+    assert len(tr) + len(dv) + len(test) == 400 + 50
+    # deterministic, and decided by the near-duplicate key only
+    assert [in_frozen_test(r) for r in train] == [in_frozen_test(r) for r in dev]
+    assert frozen_test_rows(tmp_path) == test

@@ -1,5 +1,4 @@
-"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info`` (and ``train``/``evaluate``
-when :mod:`cleanclf.train` provides them).
+"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info``, ``train``, ``evaluate``.
 
 >>> from cleanclf.cli import build_parser
 >>> build_parser().parse_args(["score", "in.jsonl", "-o", "out.jsonl", "--jobs", "2"]).jobs
@@ -38,7 +37,7 @@ class UsageError(Exception):
 
 # ---------------------------------------------------------------------------- parser
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
-    """The argparse parser of the ``cleanclf`` command (``argv`` decides whether train plugs in)."""
+    """The argparse parser of the ``cleanclf`` command (``argv`` is accepted for compatibility; unused)."""
     p = argparse.ArgumentParser(prog="cleanclf", description=(
         "Find accounts posting lewd images, explicit sexual text or prostitution solicitation."))
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -81,7 +80,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     n = sub.add_parser("info", help="model id, components, thresholds, metrics, data sources and licences")
     _model_args(n)
 
-    _add_train_commands(sub, sys.argv[1:] if argv is None else argv)
+    _add_train_commands(sub)
     return p
 
 
@@ -91,24 +90,102 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="allow loading a bundle from a directory outside the bundled models (it unpickles files)")
 
 
-def _add_train_commands(subparsers, argv: list[str]) -> None:
-    """Plug-in point for ``cleanclf train`` / ``cleanclf evaluate``.
+def _add_train_commands(subparsers) -> None:
+    """``cleanclf train`` and ``cleanclf evaluate`` (scikit-learn is imported only when they run)."""
+    t = subparsers.add_parser("train", help="fit the text model and write it into a bundle directory")
+    t.add_argument("--out", required=True, help="bundle directory to write (e.g. models/default or my-model)")
+    t.add_argument("--data", default=None, help="labelled-data directory with text/ and lexicons/ (default: $CLEANCLF_DATA)")
+    t.add_argument("--train", nargs="+", default=[], metavar="FILE",
+                   help="your own labelled JSONL/CSV files instead of the shared data")
+    t.add_argument("--dev", nargs="+", default=[], metavar="FILE", help="labelled files to pick thresholds on")
+    t.add_argument("--lexicons", default=None,
+                   help="directory of lexicon .txt files (default: the shared data's lexicons/ when present)")
+    t.add_argument("--no-synthetic", action="store_true", help="leave out text/synthetic.jsonl and cleanclf's own training rows")
+    t.add_argument("--exclude-source", action="append", default=[], metavar="PREFIX",
+                   help="drop rows whose source starts with PREFIX (repeatable)")
+    t.add_argument("--exclude-licence", action="append", default=[], metavar="TEXT",
+                   help="drop rows whose licence contains TEXT, e.g. 'research' or 'none stated' (repeatable)")
+    t.add_argument("--classifier", choices=("nblr", "lr"), default="nblr",
+                   help="nblr: logistic regression on naive-Bayes-scaled features (default); lr: plain")
+    t.add_argument("--C", type=float, default=None,
+                   help="inverse regularisation (default 16 for nblr, 8 for lr)")
+    t.add_argument("--words", action="store_true", help="add jieba word n-grams (slower scoring)")
+    t.add_argument("--no-slang", action="store_true", help="leave out cleanclf's own slang and context lexicon")
+    t.add_argument("--thresholds-on", choices=("dev", "dev+oof"), default=None,
+                   help="dev: best F1 on the dev rows; dev+oof: dev pooled with out-of-fold training scores "
+                        "(default: fit_text_model's)")
+    t.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
+                   help="sample weight of a source's rows (repeatable; default 1)")
+    t.add_argument("--no-frozen-test", action="store_true",
+                   help="train and tune on the frozen test split too (its figures are then no longer held out)")
+    t.add_argument("--name", default=None)
+    t.add_argument("--version", default=None)
+    t.set_defaults(func=_cli_train)
 
-    If :mod:`cleanclf.train` exposes ``add_cli(subparsers)``, it registers its own
-    subcommands (each setting ``func`` via ``set_defaults(func=...)``, called with the
-    parsed args and returning an exit code). Imported only when the command line asks
-    for it, so ``cleanclf score`` never pays for scikit-learn's import.
-    """
-    wanted = any(a in ("train", "evaluate", "-h", "--help") for a in argv[:1]) or not argv
-    if not wanted:
-        return
-    try:
-        from . import train  # noqa: F401
-    except ImportError:
-        return
-    add_cli = getattr(train, "add_cli", None)
-    if callable(add_cli):
-        add_cli(subparsers)
+    e = subparsers.add_parser("evaluate", help="metrics of a bundle on labelled posts")
+    e.add_argument("files", nargs="+", help="labelled JSONL/CSV files (text + per-category 0/1/null labels)")
+    e.add_argument("--model", default="default", metavar="NAME|PATH")
+    e.add_argument("--trust-model", action="store_true")
+    e.add_argument("--json", default=None, metavar="OUT", help="write the full report as JSON")
+    e.add_argument("--plots", default=None, metavar="DIR", help="save PR curves, reliability diagrams, histograms")
+    e.set_defaults(func=_cli_evaluate)
+
+
+def _cli_train(args) -> int:
+    from .errors import InputError
+    from .training import build_text_component
+
+    extra: dict = {}
+    if args.thresholds_on:
+        extra["thresholds_on"] = args.thresholds_on
+    if args.source_weight:
+        weights = {}
+        for item in args.source_weight:
+            src, sep, w = item.partition("=")
+            try:
+                weights[src] = float(w)
+            except ValueError:
+                raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}") from None
+            if not sep or not src:
+                raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}")
+        extra["source_weights"] = weights
+    man = build_text_component(
+        args.out, data_dir=args.data, train_files=args.train, dev_files=args.dev, lexicon_dir=args.lexicons,
+        synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
+        exclude_licences=args.exclude_licence, frozen_test=not args.no_frozen_test, name=args.name,
+        version=args.version, C=args.C, classifier=args.classifier,
+        words=args.words, slang=not args.no_slang, **extra)
+    for split, rep in man["components"]["text"]["metrics"].items():
+        for c, r in rep["categories"].items():
+            print(f"{split:5s} {c:15s} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f}")
+    print(f"wrote {args.out} ({man['name']}@{man['version']})")
+    return 0
+
+
+def _cli_evaluate(args) -> int:
+    from . import load
+    from .training import evaluate_model, read_posts
+
+    name = Path(args.model) if ("/" in args.model or os.sep in args.model) else args.model
+    clf = load(name, trust=args.trust_model)
+    rows = read_posts(args.files)
+    report = evaluate_model(clf, rows)
+    for c, r in report["categories"].items():
+        print(f"{c:15s} n={r['n']:6d} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f} "
+              f"PR-AUC={r['pr_auc'] if r['pr_auc'] is None else round(r['pr_auc'], 3)} "
+              f"ECE={r['ece'] if r['ece'] is None else round(r['ece'], 3)}")
+    hn = report.get("hard_negatives", {}).get("overall")
+    if hn:
+        print(f"hard negatives: {hn}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    if args.plots:
+        from .plots import save_evaluation_plots
+
+        preds = clf.score_texts([r["text"] for r in rows])
+        for p in save_evaluation_plots(rows, preds, clf.thresholds, args.plots):
+            print(f"plot: {p}")
+    return 0
 
 
 # ---------------------------------------------------------------------------- helpers

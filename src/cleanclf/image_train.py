@@ -71,11 +71,11 @@ def read_image_labels(path: str | os.PathLike, *, label: str = LEWD_IMAGES) -> l
     >>> [(pathlib.Path(r["path"]).name, r["lewd_images"]) for r in rows]
     [('a.png', 1), ('b.png', None)]
     """
-    from .train import _iter_rows, _label
+    from .training.data import iter_rows, parse_label
 
     path = Path(path)
     rows = []
-    for i, row in enumerate(_iter_rows(path), start=1):
+    for i, row in enumerate(iter_rows(path), start=1):
         key = next((k for k in PATH_KEYS if row.get(k)), None)
         if key is None:
             raise InputError(f"{path}: row {i}: expected an image path in one of {PATH_KEYS}, got keys "
@@ -83,7 +83,7 @@ def read_image_labels(path: str | os.PathLike, *, label: str = LEWD_IMAGES) -> l
         img = Path(str(row[key]))
         out = dict(row)
         out["path"] = str(img if img.is_absolute() else path.parent / img)
-        out[label] = _label(row.get(label), f"{path}: row {i}: {label!r}")
+        out[label] = parse_label(row.get(label), f"{path}: row {i}: {label!r}")
         rows.append(out)
     if not rows:
         raise InputError(f"path: {str(path)!r} has no rows")
