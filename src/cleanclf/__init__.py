@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .categories import CATEGORIES
 
-__version__ = "0.1.0"
+__version__ = "0.6.0"
 
 __all__ = ["load", "Account", "Post", "score_accounts", "CATEGORIES", "__version__"]
 

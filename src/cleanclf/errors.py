@@ -40,6 +40,11 @@ class BundleNotFoundError(BundleError, FileNotFoundError):
     """No model bundle exists under the given name or path."""
 
 
+class BundleCompatibilityWarning(UserWarning):
+    """A model bundle was written by other library versions in a way that should not matter
+    (scikit-learn patch release, onnxruntime, Python, or a bundle older than these records)."""
+
+
 class MissingDependencyError(CleanclfError, ImportError):
     """An optional dependency is needed; the message says how to install it."""
 

@@ -8,6 +8,15 @@ A bundle is made of independent *components* (``text``, ``image``,
 ``account``), each written by its own builder with :func:`update_component`,
 which rehashes the files it owns and keeps the others' entries.
 
+Compatibility: :func:`update_component` records in the manifest's ``requires``
+section what the bundle needs (cleanclf minor series, the scikit-learn and
+Python versions its text pickle was written with, onnxruntime, and the
+feature-code fingerprint of :func:`cleanclf.compat.feature_fingerprint`);
+:func:`verify_bundle` ends with :func:`check_compatible`, which refuses a
+bundle that cannot score correctly here and warns
+(:class:`~cleanclf.errors.BundleCompatibilityWarning`) where a difference
+should not matter.
+
 Trust: the bundled models (``load("default")``) ship with the library. Loading
 a bundle from an arbitrary directory unpickles its files, which can run code;
 it therefore needs an explicit ``trust=True`` (see README "Security and limits").
@@ -24,10 +33,12 @@ import hashlib
 import json
 import os
 import platform
+import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
-from .errors import BundleError, BundleNotFoundError, InputError, describe
+from .errors import BundleCompatibilityWarning, BundleError, BundleNotFoundError, InputError, describe
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
@@ -35,11 +46,32 @@ _CHUNK = 1 << 20
 
 
 def models_root() -> Path:
-    """Where named bundles live: ``$CLEANCLF_MODELS`` or the repository's ``models/``."""
+    """Where named bundles live: ``$CLEANCLF_MODELS``, else the installed ``cleanclf.bundles``.
+
+    The bundles ship inside the distribution (the repository's ``models/``
+    folder is installed as the subpackage ``cleanclf.bundles``; an editable
+    install maps it there too), so this never computes a repository path.
+    """
     env = os.environ.get("CLEANCLF_MODELS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "models"
+    return _bundled_root()
+
+
+def _bundled_root() -> Path:
+    from importlib.resources import files
+
+    try:
+        root = files(f"{__package__}.bundles")
+    except ModuleNotFoundError as exc:
+        raise BundleNotFoundError(
+            "no bundled models: cleanclf.bundles is not installed (running from a source tree without "
+            "installing? use `pip install -e .`), or set $CLEANCLF_MODELS to a folder of bundles"
+        ) from exc
+    if not isinstance(root, Path):  # e.g. imported from a zip archive: onnxruntime and pickle need real files
+        raise BundleNotFoundError(f"bundled models at {root!s} are not on the filesystem; set $CLEANCLF_MODELS "
+                                  "to a folder of bundles")
+    return root
 
 
 def bundle_dir(name: str = "default") -> Path:
@@ -102,7 +134,127 @@ def verify_bundle(directory: str | os.PathLike) -> dict[str, Any]:
                     f"model bundle {str(directory)!r}: component {cname!r} uses {rel!r}, "
                     "which the manifest does not hash"
                 )
+    check_compatible(manifest, directory)
     return manifest
+
+
+# ----------------------------------------------------------------------------- compatibility
+def _installed_version(dist: str, module: str) -> str | None:
+    mod = sys.modules.get(module)
+    if mod is not None and isinstance(getattr(mod, "__version__", None), str):
+        return mod.__version__
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, BundleCompatibilityWarning, stacklevel=4)
+
+
+def _requires(old: Any, component: str, components: dict[str, Any]) -> dict[str, Any]:
+    """The ``requires`` section after ``component`` was (re)written.
+
+    Versions a component's files depend on are refreshed only when that
+    component is rewritten (the text pickle: scikit-learn, Python and the
+    feature code; the image graphs: onnxruntime), so rebuilding the image
+    component never vouches for a text model written by other code.
+    """
+    from . import __version__
+    from .compat import feature_fingerprint, minor_range
+
+    req = dict(old) if isinstance(old, dict) else {}
+    req["cleanclf"] = minor_range(__version__)
+    if component == "text":
+        req["python"] = platform.python_version()
+        req["scikit-learn"] = _installed_version("scikit-learn", "sklearn")
+        req["feature_code"] = feature_fingerprint()
+    if component == "image" or ("image" in components and "onnxruntime" not in req):
+        req["onnxruntime"] = _installed_version("onnxruntime", "onnxruntime")
+    if "text" not in components:
+        for key in ("python", "scikit-learn", "feature_code"):
+            req.pop(key, None)
+    if "image" not in components:
+        req.pop("onnxruntime", None)
+    return {k: v for k, v in req.items() if v is not None}
+
+
+def check_compatible(manifest: dict[str, Any], directory: str | os.PathLike | None = None) -> None:
+    """Refuse a bundle this code cannot score correctly with; warn about harmless differences.
+
+    Raises :class:`~cleanclf.errors.BundleError` when the bundle needs a newer
+    cleanclf, when its text model is a pickle of another scikit-learn minor
+    series, or when its text model was built with text feature code that
+    behaves differently (:func:`cleanclf.compat.feature_fingerprint`). Warns
+    (:class:`~cleanclf.errors.BundleCompatibilityWarning`) for another
+    scikit-learn patch release, onnxruntime or Python version, a cleanclf
+    newer than the bundle's series, and a bundle written before these records
+    existed. Called by :func:`verify_bundle`.
+    """
+    from . import __version__
+    from .compat import feature_fingerprint, parse_range, same_minor, version_tuple
+
+    comps = manifest.get("components") or {}
+    where = f"model bundle {str(directory)!r}" if directory is not None else "model bundle"
+    where += f" ({manifest.get('name', 'unsaved')}@{manifest.get('version', '0')})"
+    built_by = (manifest.get("library_versions") or {}).get("cleanclf")
+    retrain = "or retrain it with this version (`cleanclf train --out DIR`, see docs/retraining.md)"
+    req = manifest.get("requires")
+    if not comps:
+        return
+    if not isinstance(req, dict):
+        _warn(f"{where}: written before bundles recorded what they need (no 'requires' in {MANIFEST}), so "
+              "its scikit-learn version and text feature code cannot be checked; rebuild it with this cleanclf "
+              "(cleanclf.models.update_component writes the record)")
+        return
+
+    spec = req.get("cleanclf")
+    if isinstance(spec, str) and spec:
+        low, high = parse_range(spec)
+        have = version_tuple(__version__)
+        if low and have < low:
+            raise BundleError(f"{where}: needs cleanclf {spec}, this is cleanclf {__version__}; install a "
+                              f"matching version (pip install 'cleanclf{spec}'), {retrain}")
+        if high and have >= high:
+            _warn(f"{where}: written for cleanclf {spec}, this is cleanclf {__version__}; its library "
+                  "versions and feature code match, so it is loaded")
+
+    if "text" in comps:
+        want = req.get("scikit-learn")
+        have = _installed_version("scikit-learn", "sklearn")
+        if not want:
+            _warn(f"{where}: does not record the scikit-learn version of its text model")
+        elif have is not None and not same_minor(want, have):
+            series = ".".join(map(str, version_tuple(want)[:2]))
+            raise BundleError(f"{where}: its text model is a scikit-learn {want} pickle, which scikit-learn "
+                              f"{have} cannot be trusted to load; install scikit-learn {series}.x "
+                              f"(pip install 'scikit-learn=={want}'), {retrain}")
+        elif have is not None and want != have:
+            _warn(f"{where}: text model written with scikit-learn {want}, loading with {have} "
+                  "(same minor series: expected to work)")
+        want_fp = req.get("feature_code")
+        if not want_fp:
+            _warn(f"{where}: does not record the feature-code fingerprint of its text model")
+        elif want_fp != (have_fp := feature_fingerprint()):
+            hint = (f"install the cleanclf that built it (pip install 'cleanclf=={built_by}')"
+                    if built_by and built_by != __version__ else "install the cleanclf that built it")
+            raise BundleError(f"{where}: its text model was built with text feature code that behaves "
+                              f"differently from cleanclf {__version__}'s (feature fingerprint {want_fp[:12]}... "
+                              f"vs {have_fp[:12]}...), so its features would not mean what it learnt; "
+                              f"{hint}, {retrain}")
+        want_py = req.get("python")
+        if want_py and not same_minor(want_py, platform.python_version()):
+            _warn(f"{where}: text model pickled under Python {want_py}, loading under "
+                  f"{platform.python_version()}")
+
+    if "image" in comps:
+        want = req.get("onnxruntime")
+        have = _installed_version("onnxruntime", "onnxruntime")
+        if want and have and want != have:
+            _warn(f"{where}: image graphs written with onnxruntime {want}, running on {have}")
 
 
 def update_component(
@@ -133,6 +285,7 @@ def update_component(
     manifest.setdefault("components", {})[component] = dict(section)
     manifest["components"][component]["updated"] = _dt.date.today().isoformat()
     manifest["library_versions"] = _library_versions(__version__)
+    manifest["requires"] = _requires(manifest.get("requires"), component, manifest["components"])
     owned = {rel for comp in manifest["components"].values() for rel in comp.get("files", [])}
     files = {}
     for rel in sorted(owned):
