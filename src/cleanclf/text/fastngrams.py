@@ -37,6 +37,8 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.preprocessing import normalize as _sk_normalize
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import InputError, InputTypeError, describe
+
 __all__ = ["FastCharNgrams", "fast_char_ngrams", "supports"]
 
 # scikit-learn's _VectorizerMixin._white_spaces: the char analyzer collapses runs of two or
@@ -86,12 +88,42 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
     def __init__(self, vectorizer=None):
         self.vectorizer = vectorizer
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        return tags
+
     def fit(self, X=None, y=None):
+        """Build the lookup table; returns ``self``.
+
+        A fitted ``vectorizer`` is used as it is (``X`` may then be omitted; it is
+        validated when given); an unfitted one is cloned and fitted on ``X``, a
+        1-D iterable of str, into ``vectorizer_``; ``None`` stands for
+        ``TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False,
+        sublinear_tf=True, dtype=np.float32)``.
+        """
+        from sklearn.base import clone
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        from .features import check_texts
+
         vec = self.vectorizer
+        docs = None if X is None and hasattr(vec, "vocabulary_") else check_texts(X)
+        if vec is None:
+            vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False, sublinear_tf=True,
+                                  dtype=np.float32)
+        if not hasattr(vec, "vocabulary_"):
+            if not hasattr(vec, "fit") or not hasattr(vec, "get_params"):
+                raise InputError(f"vectorizer: expected a TfidfVectorizer, got {describe(vec)}")
+            vec = clone(vec).fit(docs)
         if not supports(vec):
-            raise ValueError("FastCharNgrams needs a fitted TfidfVectorizer(analyzer='char', ngram_range within "
-                             "(1, 3), lowercase=False, no preprocessor); see fastngrams.supports")
+            raise InputError("vectorizer: FastCharNgrams needs a TfidfVectorizer(analyzer='char', ngram_range within "
+                             f"(1, 3), lowercase=False, no preprocessor); got {describe(self.vectorizer)} "
+                             "(see fastngrams.supports)")
         table = _table(vec)
+        self.vectorizer_ = vec
         self.slot_keys_, self.slot_columns_, self.names_ = table.slot_keys, table.slot_columns, table.names
         self.n_features_ = len(table.names)
         return self
@@ -99,7 +131,7 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
     def counts(self, docs: list[str]) -> sp.csr_matrix:
         """Term counts per text (CountVectorizer semantics), float in the vectorizer's dtype, sorted indices."""
         check_is_fitted(self, "slot_keys_")
-        vec = self.vectorizer
+        vec = self.vectorizer_
         lo, hi = vec.ngram_range
         n_docs = len(docs)
         docs = [_WHITE_SPACES.sub(" ", d) for d in docs]
@@ -142,10 +174,13 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """The tf-idf matrix ``vectorizer.transform(X)`` would return."""
+        check_is_fitted(self, "slot_keys_")
+        if isinstance(X, (str, bytes)):
+            raise InputTypeError(f"X: expected a 1-D iterable of str, got a single {type(X).__name__}")
         docs = list(X) if not isinstance(X, list) else X
         if not all(isinstance(d, str) for d in docs):
-            return self.vectorizer.transform(docs)  # its own errors for bytes, nan, ...
-        vec = self.vectorizer
+            return self.vectorizer_.transform(docs)  # its own errors for bytes, nan, ...
+        vec = self.vectorizer_
         M = self.counts(docs)
         # TfidfTransformer.transform, step by step (same operations, same order, same dtype).
         if vec.sublinear_tf:

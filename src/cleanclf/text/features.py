@@ -78,7 +78,20 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         self.normalize_terms = normalize_terms
         self.cue_columns = cue_columns
 
-    def fit(self, X=None, y=None):
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.one_d_array = True
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.requires_fit = True
+        return tags
+
+    def fit(self, X, y=None):
+        """Validate ``X`` (a 1-D iterable of str; the lists need no data) and compile the lexicons."""
+        check_texts(X)
+        for name in ("normalize_terms", "cue_columns"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name}: expected True or False, got {describe(getattr(self, name))}")
         lex = self.lexicons
         if not isinstance(lex, dict) or not lex:
             raise InputError(f"lexicons: expected a non-empty dict of name -> {{'terms': [...]}}, got {describe(lex)}")

@@ -56,7 +56,7 @@ class TextModel:
     def __init__(self, features, classifiers: dict, thresholds: dict[str, float],
                  meta: dict | None = None, max_chars: int = MAX_TEXT_CHARS):
         self.features = features          # fitted FeatureUnion on normalised text
-        self.classifiers = classifiers    # category -> fitted CalibratedClassifierCV
+        self.classifiers = classifiers    # category -> fitted GroupCalibratedClassifier (CalibratedClassifierCV before)
         self.thresholds = dict(thresholds)
         self.meta = dict(meta or {})
         self.max_chars = max_chars
@@ -357,9 +357,14 @@ class TextModel:
         return out
 
 def _linear(calibrated):
-    """The fitted linear model inside a CalibratedClassifierCV (ensemble=False) or a bare one."""
+    """The fitted linear model of a category: a bare one, the ``estimator_`` of a
+    :class:`~cleanclf.text.classifier.GroupCalibratedClassifier`, or the one inside a
+    ``CalibratedClassifierCV(ensemble=False)`` (bundles before TextClassifier)."""
     if hasattr(calibrated, "coef_"):
         return calibrated
+    est = getattr(calibrated, "estimator_", None)
+    if hasattr(est, "coef_"):
+        return est
     ccs = getattr(calibrated, "calibrated_classifiers_", None)
     if ccs:
         est = getattr(ccs[0], "estimator", None)
