@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from _alarm import Alarm
 
-from cleanclf.batch import ChunkScorer, score_accounts
+from cleanclf.batch import score_accounts
 from cleanclf.categories import CATEGORIES
 from cleanclf.schema import Account, Item, Post
+from cleanclf.scoring import AccountScorer
 
 VERDICT_KEYS = ["account_id", "labels", "scores", "counts", "escalate", "review", "bands", "evidence", "posts", "model",
                 "error"]
@@ -188,8 +189,8 @@ def test_bad_arguments_name_the_argument(bad):
         score_accounts([], model=FakeClassifier(), **bad)
 
 
-def test_chunk_scorer_serialize_gives_json_lines():
-    s = ChunkScorer(FakeClassifier(), serialize=True)
+def test_account_scorer_serialize_gives_json_lines():
+    s = AccountScorer(FakeClassifier(), serialize=True)
     (line, labels, esc, err), = s.score([Item(1, acc(1, ["上门服务 学生妹 abc9"] * 5))])
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     v = json.loads(line)

@@ -3,11 +3,12 @@
 Architecture (what the README describes):
 
 * A reader (:func:`cleanclf.schema.iter_records`) streams raw records; the parent does not
-  even parse JSON. Records are cut into *chunks* (``chunk_size`` accounts, or fewer when
-  their raw size passes ``chunk_bytes``).
-* Each chunk is scored as a unit: every post text of every account in it, plus one
-  profile text (nickname + bio) per account, goes to ``clf.score_texts`` in ONE call and
-  all image paths to ``clf.score_images`` in one call; then
+  even parse JSON. Records are cut into *chunks* (:func:`chunks`: ``chunk_size`` accounts,
+  or fewer when their raw size passes ``chunk_bytes``).
+* Each chunk is scored as a unit by :class:`cleanclf.scoring.AccountScorer` (the account
+  scorer Spark and ``Classifier.score_account`` use too): every post text of every account
+  in it, plus one profile text (nickname + bio) per account, goes to ``clf.score_texts`` in
+  ONE call and all image paths to ``clf.score_images`` in one call; then
   :class:`~cleanclf.accounts.AccountModel` aggregates each account's posts into its verdict.
 * ``jobs=1`` scores in-process. ``jobs>1`` uses worker processes with at most ``2 * jobs``
   chunks in flight, and yields results in input order, so memory stays flat however long
@@ -44,130 +45,22 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Iterable, Iterator
 
-from .accounts import POSTS_MODES, AccountModel, error_verdict
-from .errors import InputError, RecordError, describe, error_dict
-from .schema import Account, Item, parse_record
+from .accounts import error_verdict
+from .errors import InputError, RecordError, describe
+from .schema import Account, Item
+from .scoring import IMAGE_MODES, AccountScorer, check_scoring_opts, dumps_line  # noqa: F401 - re-exported
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
-IMAGE_MODES = ("exact", "fast")
 ON_ERROR = ("record", "raise")
 
+#: The former name of :class:`cleanclf.scoring.AccountScorer` (``docs/spark.md`` names it).
+ChunkScorer = AccountScorer
 
-# ---------------------------------------------------------------------------- chunk scoring
-class ChunkScorer:
-    """Scores a list of :class:`~cleanclf.schema.Item` into verdict records (one per item).
-
-    The unit of work both in-process and in workers. ``serialize=True`` returns
-    ``(json_line_bytes, labels, escalate, is_error)`` tuples instead of dicts, so the
-    parent process only writes bytes.
-    """
-
-    def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-                 serialize: bool = False, image_screen: bool | None = None):
-        self.clf = clf
-        self.model_id = clf.model_id
-        self.account_model = AccountModel(getattr(clf, "account_params", None) or {},
-                                          getattr(clf, "thresholds", None) or {})
-        self.has_text = getattr(clf, "text_model", None) is not None
-        self.has_image = getattr(clf, "image_model", None) is not None
-        self.posts = posts
-        self.images_root = images_root
-        self.image_mode = image_mode
-        # None: the model's default (the int8 screen in fast mode on VNNI CPUs); passed on only
-        # when set, so scorers without the option keep working
-        self.image_extra = {} if image_screen is None else {"screen": image_screen}
-        self.serialize = serialize
-
-    # -- public
-    def score(self, items: list[Item]) -> list:
-        verdicts: list[dict | None] = [None] * len(items)
-        accounts: list[tuple[int, Account]] = []
-        for k, item in enumerate(items):
-            try:
-                if isinstance(item.payload, BaseException):
-                    raise item.payload
-                accounts.append((k, parse_record(item.payload, item.line)))
-            except RecordError as exc:
-                verdicts[k] = self._error(getattr(exc, "account_id", None), exc, item.line)
-            except Exception as exc:  # noqa: BLE001 - bad input never crashes a batch
-                verdicts[k] = self._error(None, exc, item.line)
-        try:
-            for (k, _), v in zip(accounts, self._score_accounts([a for _, a in accounts])):
-                verdicts[k] = v
-        except Exception:  # noqa: BLE001 - isolate the account that breaks the vectorised call
-            for k, acc in accounts:
-                try:
-                    verdicts[k] = self._score_accounts([acc])[0]
-                except Exception as exc:  # noqa: BLE001
-                    verdicts[k] = self._error(acc.account_id, exc, items[k].line)
-        return [self._out(v) for v in verdicts]
-
-    # -- internals
-    def _error(self, account_id, exc: BaseException, line) -> dict:
-        return error_verdict(account_id, error_dict(exc), line=line, model_id=self.model_id, posts=self.posts)
-
-    def _out(self, v: dict):
-        if not self.serialize:
-            return v
-        return (dumps_line(v), tuple(v["labels"]), bool(v["escalate"]), v["error"] is not None)
-
-    def _score_accounts(self, accounts: list[Account]) -> list[dict]:
-        text_res: list[list[dict | None]] | None = None
-        prof_res: list[dict | None] = [None] * len(accounts)
-        img_res: list[list[list[dict]]] | None = None
-        if self.has_text:
-            texts, where = [], []
-            for a, acc in enumerate(accounts):
-                for i, p in enumerate(acc.posts):
-                    if p.text:
-                        texts.append(p.text)
-                        where.append((a, i))
-                ptext = acc.profile_text()
-                if ptext:
-                    texts.append(ptext)
-                    where.append((a, -1))
-            results = self.clf.score_texts(texts) if texts else []
-            if len(results) != len(texts):
-                raise RuntimeError(f"score_texts returned {len(results)} results for {len(texts)} texts")
-            text_res = [[None] * len(acc.posts) for acc in accounts]
-            for (a, i), r in zip(where, results):
-                if i < 0:
-                    prof_res[a] = r
-                else:
-                    text_res[a][i] = r
-        if self.has_image:
-            paths, where = [], []
-            for a, acc in enumerate(accounts):
-                for i, p in enumerate(acc.posts):
-                    for path in p.images:
-                        paths.append(path)
-                        where.append((a, i))
-            results = (self.clf.score_images(paths, mode=self.image_mode, images_root=self.images_root,
-                                             **self.image_extra) if paths else [])
-            if len(results) != len(paths):
-                raise RuntimeError(f"score_images returned {len(results)} results for {len(paths)} paths")
-            img_res = [[[] for _ in acc.posts] for acc in accounts]
-            for (a, i), r in zip(where, results):
-                img_res[a][i].append(r)
-        out = []
-        for a, acc in enumerate(accounts):
-            out.append(self.account_model.verdict(
-                acc, text_res[a] if text_res is not None else None, prof_res[a],
-                img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
-        return out
-
-
-def dumps_line(verdict: dict) -> bytes:
-    """One verdict as a UTF-8 JSON line (``ensure_ascii=False``; escaped only if it cannot encode)."""
-    try:
-        return (json.dumps(verdict, ensure_ascii=False, separators=(", ", ": ")) + "\n").encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate slipped through: keep the record, escape it
-        return (json.dumps(verdict, ensure_ascii=True, separators=(", ", ": ")) + "\n").encode("ascii")
 
 
 # ---------------------------------------------------------------------------- workers
-_WORKER: ChunkScorer | None = None
+_WORKER: AccountScorer | None = None
 _WORKER_ERROR: str | None = None
 
 
@@ -197,7 +90,7 @@ def _init_worker(model_spec: tuple, opts: dict, parent_pid: int) -> None:
             clf = Classifier.load(value, trust=True)  # the parent already resolved and verified it
         else:
             clf = value
-        _WORKER = ChunkScorer(clf, **opts)
+        _WORKER = AccountScorer(clf, **opts)
     except Exception as exc:  # noqa: BLE001 - reported by _ping, so the parent fails clearly, once
         _WORKER_ERROR = f"{type(exc).__name__}: {exc}"
 
@@ -301,7 +194,7 @@ class _Pool:
                                                           self.opts["serialize"], e)])
         return out
 
-    def map_ordered(self, chunks: Iterable[list[Item]]) -> Iterator[list]:
+    def map_ordered(self, batches: Iterable[list[Item]]) -> Iterator[list]:
         inflight: deque = deque()
         max_inflight = 2 * self.jobs
 
@@ -318,7 +211,7 @@ class _Pool:
                 return
             yield res
 
-        for chunk in chunks:
+        for chunk in batches:
             while len(inflight) >= max_inflight:
                 yield from head()
             try:
@@ -349,7 +242,16 @@ def _cost(item: Item) -> int:
     return 200
 
 
-def _chunks(items: Iterable[Item], chunk_size: int, chunk_bytes: int) -> Iterator[list[Item]]:
+def chunks(items: Iterable[Item], chunk_size: int = DEFAULT_CHUNK_SIZE,
+           chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> Iterator[list[Item]]:
+    """Cut a stream of items into lists of at most ``chunk_size`` records, or fewer once their
+    estimated size reaches ``chunk_bytes`` (the units :class:`~cleanclf.scoring.AccountScorer`
+    scores with one ``score_texts`` call); used by :func:`score_accounts` and :mod:`cleanclf.spark`.
+
+    >>> from cleanclf.schema import Item
+    >>> [len(c) for c in chunks((Item(n, b"{}") for n in range(5)), chunk_size=2)]
+    [2, 2, 1]
+    """
     chunk: list[Item] = []
     size = 0
     for item in items:
@@ -386,16 +288,6 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
         # onnxruntime session across fork.
         return model, ("load", str(directory)), model.model_id
     return model, ("object", model), model.model_id
-
-
-def check_scoring_opts(posts: Any, image_mode: Any, image_screen: Any = None) -> None:
-    """The per-record scoring options that score_accounts and cleanclf.spark share."""
-    if posts not in POSTS_MODES:
-        raise InputError(f"posts: expected one of {POSTS_MODES}, got {describe(posts)}")
-    if image_mode not in IMAGE_MODES:
-        raise InputError(f"image_mode: expected one of {IMAGE_MODES}, got {describe(image_mode)}")
-    if image_screen not in (None, True, False):
-        raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
 
 
 def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progress: bool = False,
@@ -448,7 +340,7 @@ def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, c
 
         tqdm.monitor_interval = 0  # no monitor thread: workers are forked
         bar = tqdm(total=total, unit="acc", file=sys.stderr, mininterval=0.5, smoothing=0.05, dynamic_ncols=True)
-    chunks = _chunks(_as_items(records), chunk_size, chunk_bytes)
+    batches = chunks(_as_items(records), chunk_size, chunk_bytes)
     pool = None
     try:
         if jobs == 1:
@@ -456,11 +348,11 @@ def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, c
                 from .classify import Classifier
 
                 clf = Classifier.load(spec[1], trust=True)
-            scorer = ChunkScorer(clf, **opts)
-            results = (scorer.score(c) for c in chunks)
+            scorer = AccountScorer(clf, **opts)
+            results = (scorer.score(c) for c in batches)
         else:
             pool = _Pool(jobs, spec, opts, model_id)
-            results = pool.map_ordered(chunks)
+            results = pool.map_ordered(batches)
         for res in results:
             if by_chunk:  # the CLI flushes and fsyncs per chunk
                 yield res
@@ -484,4 +376,5 @@ def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, c
             bar.close()
 
 
-__all__ = ["score_accounts", "ChunkScorer", "resolve_model", "dumps_line", "DEFAULT_CHUNK_SIZE"]
+__all__ = ["score_accounts", "resolve_model", "chunks", "dumps_line", "check_scoring_opts", "DEFAULT_CHUNK_SIZE",
+           "DEFAULT_CHUNK_BYTES", "ChunkScorer"]

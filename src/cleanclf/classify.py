@@ -129,10 +129,15 @@ class Classifier:
 
     # ------------------------------------------------------------------ accounts
     def score_account(self, account, *, posts: str = "flagged", images_root=None) -> dict:
-        """Score one account (an :class:`~cleanclf.schema.Account` or a record dict) into a verdict record."""
-        from .batch import score_accounts
+        """Score one account (an :class:`~cleanclf.schema.Account` or a record dict) into a verdict record.
 
-        return next(iter(score_accounts([account], model=self, posts=posts, images_root=images_root)))
+        Runs :class:`~cleanclf.scoring.AccountScorer`, the scorer batch and Spark use, so the verdict
+        is the one ``cleanclf score`` writes for the same record (as its first line); a bad record
+        gives an error verdict, bad options raise ``ValueError``.
+        """
+        from .scoring import AccountScorer
+
+        return AccountScorer(self, posts=posts, images_root=images_root).score_record(account)
 
     def __repr__(self) -> str:
         parts = [c for c, m in (("text", self.text_model), ("image", self.image_model)) if m is not None]

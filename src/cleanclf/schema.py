@@ -127,7 +127,16 @@ class Item(NamedTuple):
 
 
 # ---------------------------------------------------------------------------- validation
-def _fail(line_no: int | None, msg: str, account_id: str | None = None) -> RecordError:
+def record_error(line_no: int | None, msg: str, account_id: str | None = None) -> RecordError:
+    """The :class:`~cleanclf.errors.RecordError` for a bad record: ``"line N: msg"``, with the
+    ``account_id`` attribute set (best effort) so the error verdict still names the account.
+
+    Returned, not raised, so readers can yield it as an :class:`Item` payload.
+
+    >>> e = record_error(3, "account_id: missing", "u1")
+    >>> str(e), e.account_id
+    ('line 3: account_id: missing', 'u1')
+    """
     exc = RecordError(f"line {line_no}: {msg}" if line_no is not None else msg)
     exc.account_id = account_id  # best effort, so the error row still names the account
     return exc
@@ -149,23 +158,23 @@ def _opt_str(value: Any, where: str, line_no, account_id, check: bool = True) ->
         return ""
     if isinstance(value, str):
         return _clean_text(value, check)
-    raise _fail(line_no, f"{where}: expected a string or null, got {describe(value)}", account_id)
+    raise record_error(line_no, f"{where}: expected a string or null, got {describe(value)}", account_id)
 
 
 def _id(value: Any, where: str, line_no, account_id=None) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise _fail(line_no, f"{where}: expected a non-empty string (or integer), got {describe(value)}", account_id)
+        raise record_error(line_no, f"{where}: expected a non-empty string (or integer), got {describe(value)}", account_id)
     try:
         s = str(value)
     except ValueError:  # an integer id past Python's int-string conversion limit
-        raise _fail(line_no, f"{where}: integer id too large; expected a string or an integer of at most 4300 digits",
+        raise record_error(line_no, f"{where}: integer id too large; expected a string or an integer of at most 4300 digits",
                     account_id) from None
     if not s:
-        raise _fail(line_no, f"{where}: expected a non-empty string, got ''", account_id)
+        raise record_error(line_no, f"{where}: expected a non-empty string, got ''", account_id)
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
-        raise _fail(line_no, f"{where}: {describe(s)} contains a lone surrogate; expected valid Unicode", account_id) from None
+        raise record_error(line_no, f"{where}: {describe(s)} contains a lone surrogate; expected valid Unicode", account_id) from None
     return s
 
 
@@ -180,15 +189,15 @@ def _images(value: Any, where: str, line_no, account_id) -> list[str]:
             try:
                 value = json.loads(v)
             except (json.JSONDecodeError, RecursionError):
-                raise _fail(line_no, f"{where}: {describe(value)} starts like a JSON list but does not parse", account_id) from None
+                raise record_error(line_no, f"{where}: {describe(value)} starts like a JSON list but does not parse", account_id) from None
         else:
             return [p.strip() for p in v.split(";") if p.strip()]
     if not isinstance(value, (list, tuple)):
-        raise _fail(line_no, f"{where}: expected a list of path strings, got {describe(value)}", account_id)
+        raise record_error(line_no, f"{where}: expected a list of path strings, got {describe(value)}", account_id)
     out = []
     for i, p in enumerate(value):
         if not isinstance(p, str):
-            raise _fail(line_no, f"{where}[{i}]: expected a path string, got {describe(p)}", account_id)
+            raise record_error(line_no, f"{where}[{i}]: expected a path string, got {describe(p)}", account_id)
         out.append(_clean_text(p))
     return out
 
@@ -200,7 +209,7 @@ def _created(value: Any, where: str, line_no, account_id) -> str | None:
         return str(value)  # epoch seconds are common; kept verbatim, never interpreted
     if hasattr(value, "isoformat"):  # Parquet timestamps arrive as datetime
         return value.isoformat()
-    raise _fail(line_no, f"{where}: expected a string, number or null, got {describe(value)}", account_id)
+    raise record_error(line_no, f"{where}: expected a string, number or null, got {describe(value)}", account_id)
 
 
 def decode_line(raw: bytes | str, line_no: int | None = None) -> Any:
@@ -216,22 +225,22 @@ def decode_line(raw: bytes | str, line_no: int | None = None) -> Any:
     if isinstance(raw, (bytes, bytearray, memoryview)):
         raw = bytes(raw)
         if len(raw) > MAX_RECORD_BYTES:
-            raise _fail(line_no, f"record is {len(raw)} bytes; expected at most {MAX_RECORD_BYTES} (MAX_RECORD_BYTES)")
+            raise record_error(line_no, f"record is {len(raw)} bytes; expected at most {MAX_RECORD_BYTES} (MAX_RECORD_BYTES)")
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise _fail(line_no, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+            raise record_error(line_no, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
     if raw.startswith("\ufeff"):
         raw = raw[1:]
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise _fail(line_no, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})", _salvage_id(raw)) from None
+        raise record_error(line_no, f"not valid JSON: {exc.msg.removesuffix(' at')} (column {exc.colno})", _salvage_id(raw)) from None
     except RecursionError:
-        raise _fail(line_no, "JSON nested too deeply to parse; expected an account object", _salvage_id(raw)) from None
+        raise record_error(line_no, "JSON nested too deeply to parse; expected an account object", _salvage_id(raw)) from None
     except ValueError as exc:
         # e.g. an integer literal past Python's int-string conversion limit (4300 digits)
-        raise _fail(line_no, f"not valid JSON for an account record: {exc}", _salvage_id(raw)) from None
+        raise record_error(line_no, f"not valid JSON for an account record: {exc}", _salvage_id(raw)) from None
 
 
 _ID_RX = re.compile(r'"account_id"\s*:\s*(?:"((?:[^"\\]|\\.){1,200})"|(\d{1,30}))')
@@ -273,15 +282,15 @@ def parse_record(obj: Any, line_no: int | None = None) -> Account:
         rx = _SURROGATE_ESCAPE if isinstance(raw, str) else _SURROGATE_ESCAPE_B
         check = rx.search(raw if isinstance(raw, str) else bytes(raw)) is not None
     if not isinstance(obj, dict):
-        raise _fail(line_no, f"expected a JSON object (an account record), got {describe(obj)}")
+        raise record_error(line_no, f"expected a JSON object (an account record), got {describe(obj)}")
     if "account_id" not in obj or obj["account_id"] is None:
-        raise _fail(line_no, "account_id: missing; expected a non-empty string")
+        raise record_error(line_no, "account_id: missing; expected a non-empty string")
     aid = _id(obj["account_id"], "account_id", line_no)
     profile = obj.get("profile")
     if profile is None:
         profile = {}
     if not isinstance(profile, dict):
-        raise _fail(line_no, f"profile: expected an object with nickname/bio, got {describe(profile)}", aid)
+        raise record_error(line_no, f"profile: expected an object with nickname/bio, got {describe(profile)}", aid)
     prof = {
         "nickname": _opt_str(profile.get("nickname"), "profile.nickname", line_no, aid),
         "bio": _opt_str(profile.get("bio"), "profile.bio", line_no, aid),
@@ -290,12 +299,12 @@ def parse_record(obj: Any, line_no: int | None = None) -> Account:
     if raw_posts is None:
         raw_posts = []
     if not isinstance(raw_posts, list):
-        raise _fail(line_no, f"posts: expected a list of post objects, got {describe(raw_posts)}", aid)
+        raise record_error(line_no, f"posts: expected a list of post objects, got {describe(raw_posts)}", aid)
     posts = []
     for i, p in enumerate(raw_posts):
         where = f"posts[{i}]"
         if not isinstance(p, dict):
-            raise _fail(line_no, f"{where}: expected a post object, got {describe(p)}", aid)
+            raise record_error(line_no, f"{where}: expected a post object, got {describe(p)}", aid)
         pid = p.get("id")
         pid = str(i) if pid is None else _id(pid, f"{where}.id", line_no, aid)
         posts.append(Post(
@@ -375,15 +384,29 @@ def _iter_jsonl(fh: IO[bytes]) -> Iterator[Item]:
                 rest = fh.readline(1 << 20)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield Item(line_no, _fail(line_no, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped"))
+            yield Item(line_no, record_error(line_no, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped"))
             continue
         if not line.strip():
             continue  # blank lines are not records (deterministic, so --resume counts agree)
         yield Item(line_no, line)
 
 
-class _Grouper:
-    """Streaming group-by over consecutive rows with the same account_id."""
+class Grouper:
+    """Streaming group-by of table rows (one post per row) into account records.
+
+    Consecutive rows with the same ``account_id`` form one record. :meth:`add` takes a row
+    dict (columns of :data:`TABLE_COLUMNS`) and its 1-based line/row number and yields the
+    :class:`Item` of every record the row finishes; :meth:`flush` yields the last one. A
+    missing or invalid id, or an id that reappears after other accounts, yields an item whose
+    payload is a :class:`~cleanclf.errors.RecordError`. Used by the CSV and Parquet readers and
+    by :mod:`cleanclf.spark` for flat tables.
+
+    >>> g = Grouper()
+    >>> items = [*g.add(2, {"account_id": "u1", "text": "a"}), *g.add(3, {"account_id": "u1", "text": "b"}),
+    ...          *g.add(4, {"account_id": "u2", "text": "c"}), *g.flush()]
+    >>> [(i.line, i.payload["account_id"], len(i.payload["posts"])) for i in items]
+    [(2, 'u1', 2), (4, 'u2', 1)]
+    """
 
     def __init__(self):
         self.cur_id: str | None = None
@@ -409,14 +432,14 @@ class _Grouper:
             return
         if aid is None:
             yield from self.flush()
-            yield Item(line, _fail(line, "account_id: missing; expected a non-empty string"))
+            yield Item(line, record_error(line, "account_id: missing; expected a non-empty string"))
             return
         if aid != self.cur_id:
             yield from self.flush()
             self.cur_id, self.cur_line = aid, line
             self.cur = {"account_id": aid, "profile": {"nickname": row.get("nickname"), "bio": row.get("bio")}, "posts": []}
             if self._key(aid) in self.seen:
-                self.cur_error = _fail(line, f"account_id: {aid!r} reappears after other accounts; rows of one "
+                self.cur_error = record_error(line, f"account_id: {aid!r} reappears after other accounts; rows of one "
                                        "account must be contiguous (sort or group the table by account_id)", aid)
         post_id, text, images = row.get("post_id"), row.get("text"), row.get("images")
         if isinstance(post_id, float) and post_id.is_integer():
@@ -434,7 +457,12 @@ class _Grouper:
         yield item
 
 
-def _nan_to_none(v):
+def nan_to_none(v):
+    """``None`` for a float NaN (how pandas/Arrow tables may carry a null), else ``v`` unchanged.
+
+    >>> nan_to_none(float("nan")), nan_to_none(1.5), nan_to_none("x")
+    (None, 1.5, 'x')
+    """
     return None if isinstance(v, float) and v != v else v
 
 
@@ -449,7 +477,7 @@ def _iter_csv(fh: IO[bytes]) -> Iterator[Item]:
     header = [h.strip() for h in header]
     if "account_id" not in header:
         raise InputError(f"input: CSV header {header[:10]!r} has no 'account_id' column; expected columns {TABLE_COLUMNS}")
-    grouper = _Grouper()
+    grouper = Grouper()
     prev_end = reader.line_num
     while True:
         try:
@@ -459,7 +487,7 @@ def _iter_csv(fh: IO[bytes]) -> Iterator[Item]:
         except csv.Error as exc:
             start, prev_end = prev_end + 1, reader.line_num
             yield from grouper.flush()
-            yield Item(start, _fail(start, f"CSV row does not parse ({exc})"))
+            yield Item(start, record_error(start, f"CSV row does not parse ({exc})"))
             continue
         start, prev_end = prev_end + 1, reader.line_num
         if not row or all(not c.strip() for c in row):
@@ -467,7 +495,7 @@ def _iter_csv(fh: IO[bytes]) -> Iterator[Item]:
         bad = next((c for c in row if _SURROGATE.search(c)), None)
         if bad is not None:
             yield from grouper.flush()
-            yield Item(start, _fail(start, "not valid UTF-8; expected a UTF-8 encoded CSV row"))
+            yield Item(start, record_error(start, "not valid UTF-8; expected a UTF-8 encoded CSV row"))
             continue
         yield from grouper.add(start, dict(zip(header, row)))
     yield from grouper.flush()
@@ -485,16 +513,16 @@ def _iter_parquet(path) -> Iterator[Item]:
     if "account_id" not in names:
         raise InputError(f"input: Parquet columns {names[:10]!r} have no 'account_id'; expected columns {TABLE_COLUMNS}")
     cols = [c for c in TABLE_COLUMNS if c in names]
-    grouper = _Grouper()
+    grouper = Grouper()
     row_no = 0
     for batch in pf.iter_batches(batch_size=4096, columns=cols):
         data = batch.to_pydict()
         n = batch.num_rows
         for i in range(n):
             row_no += 1
-            yield from grouper.add(row_no, {c: _nan_to_none(data[c][i]) for c in cols})
+            yield from grouper.add(row_no, {c: nan_to_none(data[c][i]) for c in cols})
     yield from grouper.flush()
 
 
-__all__ = ["Account", "Post", "Item", "parse_record", "decode_line", "iter_records", "detect_format",
-           "MAX_RECORD_BYTES", "TABLE_COLUMNS"]
+__all__ = ["Account", "Post", "Item", "parse_record", "decode_line", "iter_records", "detect_format", "record_error",
+           "Grouper", "nan_to_none", "MAX_RECORD_BYTES", "TABLE_COLUMNS"]

@@ -4,11 +4,12 @@
 needs none of them and starts no JVM; :func:`score` and :func:`score_file` do.
 
 The Spark path is the batch scorer (:mod:`cleanclf.batch`) distributed, not a second
-implementation: every executor runs the same :class:`~cleanclf.batch.ChunkScorer` (same
+implementation: every executor runs the same :class:`~cleanclf.scoring.AccountScorer` (same
 record validation by :func:`~cleanclf.schema.parse_record`, same flat-table grouping by
-the schema module's grouper, same :class:`~cleanclf.accounts.AccountModel` aggregation,
-same :func:`~cleanclf.batch.dumps_line`), so the ``verdict`` column holds, byte for byte,
-the line ``cleanclf score`` writes for that record (without its newline).
+:class:`~cleanclf.schema.Grouper`, same :class:`~cleanclf.accounts.AccountModel` aggregation,
+same :func:`~cleanclf.scoring.dumps_line`, same :func:`~cleanclf.batch.chunks`), so the
+``verdict`` column holds, byte for byte, the line ``cleanclf score`` writes for that record
+(without its newline).
 
 How it runs:
 
@@ -49,11 +50,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
-from .batch import (DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, ChunkScorer, _chunks, check_scoring_opts, dumps_line,
-                    resolve_model)
+from .batch import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, chunks, resolve_model
 from .categories import CATEGORIES
 from .errors import InputError, MissingDependencyError, RecordError, describe
-from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Item, _fail, _Grouper, _nan_to_none, decode_line
+from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Grouper, Item, decode_line, nan_to_none, record_error
+from .scoring import AccountScorer, check_scoring_opts, dumps_line
 
 INSTALL_HINT = "pip install 'cleanclf[spark]'"
 
@@ -221,9 +222,9 @@ def _items_jsonl(rows: list[dict], lines: _Lines) -> Iterator[tuple[Item, str | 
         line, file = lines(r["_mid"], r["_file"], r["_block"])
         raw = r["raw"]
         if not raw.strip():
-            continue  # blank lines are not records, exactly as in schema._iter_jsonl (line numbers still count them)
+            continue  # blank lines are not records, exactly as in the schema JSONL reader (line numbers still count them)
         if len(raw) > MAX_RECORD_BYTES:
-            yield Item(line, _fail(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")), file
+            yield Item(line, record_error(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")), file
             continue
         # The batch reader hands parse_record the line *with* its newline; JSON error columns
         # at the end of a truncated line depend on it, so put it back.
@@ -239,13 +240,13 @@ def _items_nested(rows: list[dict], lines: _Lines) -> Iterator[tuple[Item, str |
 def _flat_json_row(raw: bytes, line: int):
     """One line of a flat JSONL table as a row dict, or the RecordError the line deserves."""
     if len(raw) > MAX_RECORD_BYTES:
-        return _fail(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")
+        return record_error(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")
     try:
         obj = decode_line(raw + b"\n", line)
     except RecordError as exc:
         return exc
     if not isinstance(obj, dict):
-        return _fail(line, f"expected a JSON object (a table row with {', '.join(TABLE_COLUMNS)}), got {describe(obj)}")
+        return record_error(line, f"expected a JSON object (a table row with {', '.join(TABLE_COLUMNS)}), got {describe(obj)}")
     return {c: obj.get(c) for c in TABLE_COLUMNS}
 
 
@@ -272,13 +273,13 @@ def _items_flat(groups: list[dict], lines: _Lines, cols: list[str], jsonl: bool 
         # Replay the account's rows through the batch reader's grouper, run by run: a run is a
         # stretch of consecutive rows of one file, which is what the batch reader sees as one
         # group; a later run of the same id becomes its "reappears after other accounts" error.
-        grouper = _Grouper()
+        grouper = Grouper()
         prev = None
         for file, line, r in numbered:
             if prev is not None and not follows(prev, file, line):
                 for item in grouper.flush():  # the finished run belongs to the previous row's file
                     yield item, prev[0] or None
-            row = _flat_json_row(r["raw"], line) if jsonl else {c: _nan_to_none(r.get(c)) for c in cols}
+            row = _flat_json_row(r["raw"], line) if jsonl else {c: nan_to_none(r.get(c)) for c in cols}
             if isinstance(row, RecordError):  # a broken line ends the run, like a broken CSV row
                 for item in grouper.flush():
                     yield item, (prev[0] if prev is not None else file) or None
@@ -297,7 +298,7 @@ def _score_partition(batches, *, cfg: dict):
     import pyarrow as pa
 
     clf = _classifier(cfg["model"])
-    scorer = ChunkScorer(clf, **cfg["opts"])
+    scorer = AccountScorer(clf, **cfg["opts"])
     schema = _arrow_schema()
     lines = _Lines(cfg["index"])
     layout = cfg["layout"]
@@ -311,7 +312,7 @@ def _score_partition(batches, *, cfg: dict):
             pairs = list(_items_flat(rows, lines, cfg["cols"], jsonl=layout == "flat_jsonl", blank=cfg.get("blank")))
         files = {id(item): file for item, file in pairs}  # items stay alive in pairs: ids are stable
         out = []
-        for chunk in _chunks((item for item, _ in pairs), DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_BYTES):
+        for chunk in chunks((item for item, _ in pairs), DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_BYTES):
             for item, v in zip(chunk, scorer.score(chunk)):
                 out.append(_row(v, item.line, files[id(item)]))
         if out:
