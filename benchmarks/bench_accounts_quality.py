@@ -2,9 +2,9 @@
 
     python benchmarks/bench_accounts_quality.py [--n-benign 6000 --n-offending 4000] [--reuse-latest]
 
-Accounts come from ``cleanclf.simulate.simulate_accounts`` over half 1 of the real labelled rows
+Accounts come from ``simulate.simulate_accounts`` (``benchmarks/simulate.py``) over half 1 of the real labelled rows
 (``split_half``; scripts/calibrate_accounts.py chooses the rule on half 0), with post scores
-from ``cleanclf.simulate.default_heldout``: the text model refitted per fold with the bundle's
+from ``simulate.default_heldout``: the text model refitted per fold with the bundle's
 parameters, each row scored by the fold that did not train on it, whole sources held out
 (qq-group-chat + cold-comments, medical + bilibili, literature + personal SMS, sms800k + news
 titles), disguised copies from ``benchmarks/perturb.py``. Cached under benchmarks/out/heldout/.
@@ -41,13 +41,13 @@ from pathlib import Path
 import cleanclf
 from cleanclf.accounts import AccountModel
 from cleanclf.categories import TEXT_CATEGORIES
-from cleanclf.simulate import (account_metrics, count_rule, decisions_table, default_heldout, external_accounts,
-                               rule_inputs_table, simulate_accounts, split_half)
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTERNAL = ROOT.parent / "shared" / "data" / "text" / "external_dev.jsonl"
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import perturb  # noqa: E402
+from simulate import (account_metrics, count_rule, decisions_table, default_heldout, external_accounts,  # noqa: E402
+                      rule_inputs_table, simulate_accounts, split_half)
 
 
 def _f(x: float, pct: bool = False) -> str:

@@ -6,10 +6,10 @@ The account layer (``cleanclf.accounts.AccountModel``) labels an account for a t
 when at least ``min_posts`` of its posts are flagged (``min_posts - 1`` with support from a
 flagged profile or, for solicitation, a contact repeated across flagged posts; never fewer than
 two) and they are at least ``min_share`` of its posts. This script picks ``min_posts`` and
-``min_share`` per category on simulated accounts (``cleanclf.simulate``) whose post scores the
+``min_share`` per category on simulated accounts (``benchmarks/simulate.py``) whose post scores the
 text model produced for text it did not train on:
 
-1. Held-out post scores: ``cleanclf.simulate.default_heldout`` refits the text model with the
+1. Held-out post scores: ``simulate.default_heldout`` refits the text model with the
    bundle's text parameters once per fold (4 folds: group K-fold by near-duplicate key, plus
    whole sources held out: qq-group-chat + cold-comments, medical + bilibili, literature +
    personal SMS, sms800k + news titles) and scores the rows each fold left out, plus disguised
@@ -52,10 +52,12 @@ import cleanclf
 from cleanclf.accounts import DEFAULT_PARAMS, LEWD_IMAGES, RULE
 from cleanclf.categories import TEXT_CATEGORIES
 from cleanclf.models import read_manifest, sha256_file, update_component
-from cleanclf.simulate import (HOLDOUT_SOURCES, account_metrics, decisions_table, default_heldout,
-                               rule_inputs_table, simulate_accounts, split_bucket, split_half)
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))  # simulate.py and perturb.py: benchmark code, not the library
+from simulate import (HOLDOUT_SOURCES, account_metrics, decisions_table, default_heldout,  # noqa: E402
+                      rule_inputs_table, simulate_accounts, split_bucket, split_half)
+
 CACHE = ROOT / "benchmarks" / "out" / "heldout"
 CARD = "CARD-account.md"
 GRID_N = range(3, 9)  # policy: "large amounts" is >= 3 posts; only support lowers it to 2
@@ -64,7 +66,6 @@ IMAGE_RULE = {"min_posts": 3, "min_share": 0.05}
 
 
 def perturb_fn():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
     import perturb
 
     return perturb.perturb
@@ -176,7 +177,7 @@ def main(argv=None) -> int:
         "support": params["support"],
         "evidence": DEFAULT_PARAMS["evidence"],
         "calibration": {
-            "data": "simulated accounts (cleanclf.simulate) from half 0 of the real rows of shared/data text/train.jsonl "
+            "data": "simulated accounts (benchmarks/simulate.py) from half 0 of the real rows of shared/data text/train.jsonl "
                     "+ dev.jsonl, scored out of fold (4 refits; whole sources held out: "
                     + "; ".join(" + ".join(g) for g in HOLDOUT_SOURCES) + "); external_dev never read",
             "post_thresholds": thresholds, "text_model": clf.model_id,

@@ -1,15 +1,19 @@
-"""cleanclf.simulate: held-out post scores, simulated accounts, and the account metrics the benchmark reports."""
+"""benchmarks/simulate.py: held-out post scores, simulated accounts, and the account metrics the benchmark reports."""
 
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import pytest
 from _texts import BENIGN, EXPLICIT, SOLICIT, TINY_LEXICONS
 
 from cleanclf.accounts import AccountModel
-from cleanclf.simulate import (HOLDOUT_SOURCES, account_metrics, count_rule, decisions_table, fold_ids, heldout_scores,
-                               is_category, rule_inputs_table, simulate_accounts, split_half, text_result)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from simulate import (HOLDOUT_SOURCES, account_metrics, count_rule, decisions_table, fold_ids,  # noqa: E402
+                      heldout_scores, is_category, rule_inputs_table, simulate_accounts, split_half, text_result)
 
 
 def rows_with_ids():
@@ -149,7 +153,7 @@ def test_text_result_feeds_the_account_model():
 def test_doctests():
     import doctest
 
-    import cleanclf.simulate
+    import simulate
 
-    res = doctest.testmod(cleanclf.simulate)
+    res = doctest.testmod(simulate)
     assert res.attempted > 10 and res.failed == 0

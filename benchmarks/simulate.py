@@ -18,7 +18,8 @@ from labelled posts. Two things make such accounts honest:
    from several sources, some disguised (``benchmarks/perturb.py``), mixed with ordinary posts.
 
 The module is used by ``scripts/calibrate_accounts.py`` and
-``benchmarks/bench_accounts_quality.py`` only; nothing in scoring imports it.
+``benchmarks/bench_accounts_quality.py`` only (and ``tests/test_simulate.py``), so it lives in
+``benchmarks/``, outside the library: put that directory on ``sys.path`` to import it.
 
 >>> split_half("加薇 abc123 包夜") == split_half("加薇 abc999 包夜!")
 True
@@ -38,8 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .categories import EXPLICIT_TEXT, SOLICITATION, TEXT_CATEGORIES
-from .errors import InputError
+from cleanclf.categories import EXPLICIT_TEXT, SOLICITATION, TEXT_CATEGORIES
+from cleanclf.errors import InputError
 
 #: Sources held out whole, one group per fold: their rows are scored by a model that never
 #: saw the source. Chosen among the benign-heavy sources that stand for other platforms
@@ -136,8 +137,8 @@ def fold_ids(rows: Sequence[dict], *, k: int = len(HOLDOUT_SOURCES), seed: int =
     >>> f[0] == f[1], f[2]
     (True, 1)
     """
-    from .text.normalize import normalize
-    from .train import near_duplicate_groups
+    from cleanclf.text.normalize import normalize
+    from cleanclf.train import near_duplicate_groups
 
     if k < len(HOLDOUT_SOURCES):
         raise InputError(f"k: expected at least {len(HOLDOUT_SOURCES)} folds (one per held-out source group), got {k!r}")
@@ -153,7 +154,7 @@ def _text_params(text_component: dict) -> dict:
     """The fit parameters of a bundle's text component that ``fit_text_model`` accepts."""
     import inspect
 
-    from .train import fit_text_model
+    from cleanclf.train import fit_text_model
 
     accepted = set(inspect.signature(fit_text_model).parameters) - {"rows", "dev_rows", "lexicons", "verbose"}
     p = dict(text_component.get("params") or {})
@@ -204,7 +205,7 @@ def heldout_scores(train_rows: Sequence[dict], eval_rows: Sequence[dict], *, lex
     >>> scores[real[0]["id"]]["fold"] in range(4)                                   # doctest: +SKIP
     True
     """
-    from .train import fingerprint, fit_text_model
+    from cleanclf.train import fingerprint, fit_text_model
 
     params = _text_params(text_component or {})
     eval_rows = list(eval_rows)
@@ -326,7 +327,7 @@ def simulate_accounts(rows: Sequence[dict], scores: dict[str, dict], *, n_benign
     >>> [s.kind for s in sims], sims[2].k, sims[2].truth["solicitation"]
     (['benign', 'benign', 'solicitation'], 4, 4)
     """
-    from .schema import Account, Post
+    from cleanclf.schema import Account, Post
 
     rng = random.Random(seed)
     rows = [r for r in rows if str(r.get("id")) in scores and "error" not in scores[str(r.get("id"))]]
@@ -425,7 +426,7 @@ def external_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, 
     >>> [m["kind"] for _, m in external_accounts(rows, n_benign=1, n_offending=1)]
     ['benign', 'explicit_text']
     """
-    from .schema import Account, Post
+    from cleanclf.schema import Account, Post
 
     rng = random.Random(seed)
     neg: dict[str, list[dict]] = {}
@@ -460,7 +461,7 @@ def external_accounts(rows: Sequence[dict], *, n_benign: int, n_offending: int, 
 def rule_inputs_table(sims: Sequence[SimAccount], scores: dict[str, dict], thresholds: dict[str, float]) -> list[dict]:
     """:meth:`~cleanclf.accounts.AccountModel.rule_inputs` of every simulated account (text categories);
     see :func:`account_metrics` for an example."""
-    from .accounts import AccountModel
+    from cleanclf.accounts import AccountModel
 
     m = AccountModel(None, thresholds)
     return [m.rule_inputs(s.account, *account_results(s, scores, thresholds), None) for s in sims]
@@ -472,7 +473,7 @@ def count_rule(n: int, share: float = 0.0, support: bool = False) -> dict:
     >>> count_rule(3)["min_posts"]["solicitation"], count_rule(3)["support"]["solicitation"]
     (3, [])
     """
-    from .accounts import DEFAULT_PARAMS, LEWD_IMAGES
+    from cleanclf.accounts import DEFAULT_PARAMS, LEWD_IMAGES
 
     cats = (*TEXT_CATEGORIES, LEWD_IMAGES)
     return {"min_posts": {c: n for c in cats}, "min_share": {c: share for c in cats}, "own_posts": False,
@@ -482,7 +483,7 @@ def count_rule(n: int, share: float = 0.0, support: bool = False) -> dict:
 def decisions_table(params: dict, table: Sequence[dict], thresholds: dict[str, float]) -> list[dict]:
     """``[{category: AccountModel.decide(...)}]`` for every row of :func:`rule_inputs_table`; see
     :func:`account_metrics` for an example."""
-    from .accounts import AccountModel
+    from cleanclf.accounts import AccountModel
 
     m = AccountModel(params, thresholds)
     return [{c: m.decide(c, inp[c]) for c in TEXT_CATEGORIES if inp.get(c) is not None} for inp in table]
@@ -618,7 +619,7 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
     >>> info["cached_fingerprint"] == text["training_fingerprint"]                    # doctest: +SKIP
     True
     """
-    from .train import default_training_rows, fingerprint
+    from cleanclf.train import default_training_rows, fingerprint
 
     train, dev, lex = default_training_rows()
     eval_rows = [r for r in list(train) + list(dev) if source_of(r) not in SYNTHETIC_SOURCES]
