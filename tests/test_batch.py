@@ -230,17 +230,6 @@ def test_consumer_stopping_early_does_not_hang():
 
 
 # ---------------------------------------------------------------------------- real bundle
-def _bundle_has_text():
-    from cleanclf.models import bundle_dir
-
-    m = bundle_dir("default") / "manifest.json"
-    return m.is_file() and "text" in json.loads(m.read_text(encoding="utf-8")).get("components", {})
-
-
-needs_bundle = pytest.mark.skipif(not _bundle_has_text(), reason="models/default has no text component yet")
-
-
-@needs_bundle
 def test_real_bundle_end_to_end_on_examples():
     import cleanclf
 
@@ -270,7 +259,6 @@ def test_real_bundle_end_to_end_on_examples():
     assert out[0]["model"] == clf.model_id
 
 
-@needs_bundle
 def test_real_bundle_jobs2_matches_jobs1():
     import cleanclf
 

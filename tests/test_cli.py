@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cleanclf.cli import main
-from test_batch import FakeClassifier, mixed, needs_bundle
+from test_batch import FakeClassifier, mixed
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "accounts.jsonl"
@@ -161,7 +161,6 @@ def test_sigkill_mid_run_then_resume_every_account_exactly_once(tmp_path):
     assert len(lines) == n
 
 
-@needs_bundle
 def test_real_cli_on_examples(tmp_path):
     out = tmp_path / "verdicts.jsonl"
     r = subprocess.run([sys.executable, "-m", "cleanclf.cli", "score", str(EXAMPLES), "-o", str(out), "--no-progress"],
@@ -174,7 +173,6 @@ def test_real_cli_on_examples(tmp_path):
     assert info.returncode == 0 and json.loads(info.stdout)["model"]
 
 
-@needs_bundle
 @pytest.mark.slow
 def test_real_sigkill_resume_with_the_console_script(tmp_path):
     n = 600
@@ -205,10 +203,6 @@ def test_image_command_prints_one_line_per_image(capsys):
 
 
 def test_info_on_the_bundled_model(capsys):
-    from cleanclf.models import bundle_dir
-
-    if not (bundle_dir("default") / "manifest.json").is_file():
-        pytest.skip("no bundled model yet")
     assert main(["info"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["model"].startswith("default@") and info["components"]

@@ -70,11 +70,6 @@ def _gradient(w=96, h=64) -> Image.Image:
 
 @pytest.fixture(scope="module")
 def image_clf():
-    from cleanclf.models import bundle_dir
-
-    man = bundle_dir("default") / "manifest.json"
-    if not man.is_file() or "image" not in json.loads(man.read_text(encoding="utf-8")).get("components", {}):
-        pytest.skip("models/default has no image component")
     import cleanclf
 
     return cleanclf.load()

@@ -172,14 +172,6 @@ def test_score_texts_on_2mb_texts_and_surrogates(tiny_text_model):
         clf.score_texts("a single string")
 
 
-def _default_has_text():
-    from cleanclf.models import bundle_dir
-
-    m = bundle_dir("default") / "manifest.json"
-    return m.is_file() and "text" in json.loads(m.read_text(encoding="utf-8")).get("components", {})
-
-
-@pytest.mark.skipif(not _default_has_text(), reason="models/default has no text component yet")
 @settings(max_examples=60, **SETTINGS)
 @given(st.lists(anything, max_size=5))
 def test_real_model_score_texts_on_hostile_values(items):

@@ -10,17 +10,6 @@ import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CELL_TIMEOUT = 300  # seconds per cell; each notebook is meant to finish well under 3 minutes on 2 cores
-# Notebooks that read the shipped text model (cleanclf.load().score_texts).
-NEEDS_TEXT_MODEL = {"01_quickstart.ipynb", "03_thresholds_calibration.ipynb"}
-
-
-def _default_has_text() -> bool:
-    from cleanclf.models import bundle_dir, read_manifest
-
-    try:
-        return "text" in read_manifest(bundle_dir("default")).get("components", {})
-    except Exception:  # noqa: BLE001 - no bundle: the notebook would fail for that reason
-        return False
 
 
 def _client(nb):
@@ -45,8 +34,6 @@ def _client(nb):
 @pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
 def test_notebook_runs(name):
     nbformat = pytest.importorskip("nbformat")
-    if name in NEEDS_TEXT_MODEL and not _default_has_text():
-        pytest.skip("models/default has no text component yet (build it with `cleanclf train --out models/default`)")
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     t0 = time.perf_counter()
     _client(nb).execute()

@@ -281,12 +281,6 @@ def _key_of(model) -> str:
     return hashlib.sha256(cloudpickle.dumps(model)).hexdigest()[:16]
 
 
-def _bundle_has_text() -> bool:
-    m = ROOT / "models" / "default" / "manifest.json"
-    return m.is_file() and "text" in json.loads(m.read_text()).get("components", {})
-
-
-@pytest.mark.skipif(not _bundle_has_text(), reason="models/default has no text component yet")
 def test_real_bundle_matches_batch(spark, tmp_path):
     from cleanclf.spark import score_file
 
@@ -302,7 +296,6 @@ def test_real_bundle_matches_batch(spark, tmp_path):
     assert got == expected
 
 
-@pytest.mark.skipif(not _bundle_has_text(), reason="models/default has no text component yet")
 def test_cli_engine_spark_writes_what_the_local_engine_writes(spark, tmp_path):
     from cleanclf.cli import main
 
