@@ -9,6 +9,7 @@ import pytest
 
 
 @pytest.mark.parametrize("name", ["cleanclf.text.lexicon", "cleanclf.text.features", "cleanclf.text.linear",
+                                  "cleanclf.text.classifier", "cleanclf.text.fastngrams", "cleanclf.image.head",
                                   "cleanclf.training.data", "cleanclf.training.fit", "cleanclf.training.thresholds"])
 def test_module_doctests(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)

@@ -14,7 +14,7 @@ from .categories import CATEGORIES
 
 __version__ = "0.6.0"
 
-__all__ = ["load", "Account", "Post", "score_accounts", "CATEGORIES", "__version__"]
+__all__ = ["load", "Account", "Post", "score_accounts", "TextClassifier", "CATEGORIES", "__version__"]
 
 
 def load(name: str = "default", *, trust: bool = False):
@@ -43,4 +43,8 @@ def __getattr__(attr: str):
         from .batch import score_accounts
 
         return score_accounts
+    if attr == "TextClassifier":
+        from .text.classifier import TextClassifier
+
+        return TextClassifier
     raise AttributeError(f"module 'cleanclf' has no attribute {attr!r}")

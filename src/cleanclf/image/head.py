@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted
 
 try:  # scikit-learn >= 1.6
@@ -86,14 +87,20 @@ class LogitHead(ClassifierMixin, BaseEstimator):
         if self.preprocessing not in MODES:
             raise InputError(f"preprocessing: expected one of {MODES}, got {describe(self.preprocessing)}")
         X, y = validate_data(self, X, y, dtype=np.float64)
+        check_classification_targets(y)
         classes = np.unique(y)
-        if len(classes) != 2:
-            raise InputError(f"y: expected exactly two classes (e.g. 0 = benign, 1 = lewd), got {classes.tolist()!r}")
+        if len(classes) < 2:
+            raise InputError(f"y: expected two classes (e.g. 0 = benign, 1 = lewd), got one class: {classes.tolist()!r}")
+        if len(classes) > 2:
+            raise InputError("y: Only binary classification is supported. The type of the target is "
+                             f"{type_of_target(y)}: expected two classes (e.g. 0 = benign, 1 = lewd), "
+                             f"got {classes.tolist()[:10]!r}")
         lr = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=self.max_iter)
         lr.fit(X, y, sample_weight=sample_weight)
         self.classes_ = lr.classes_
         self.coef_ = lr.coef_.ravel().astype(np.float64)
         self.intercept_ = float(lr.intercept_[0])
+        self.n_iter_ = lr.n_iter_
         return self
 
     def decision_function(self, X) -> np.ndarray:
@@ -108,7 +115,14 @@ class LogitHead(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) >= 0).astype(int)]
+        """``classes_[1]`` where the logit is >= 0, else ``classes_[0]``."""
+        z = self.decision_function(X)
+        return self.classes_[(z >= 0).astype(int)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # one logit: binary only
+        return tags
 
     # ------------------------------------------------------------ upstream / JSON
     @classmethod

@@ -40,7 +40,7 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import DataConversionWarning
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from ..categories import TEXT_CATEGORIES
@@ -180,9 +180,12 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, accept_sparse="csr")
         check_classification_targets(y)
         classes = np.unique(y)
-        if classes.size != 2:
-            raise InputError(f"y: expected two classes (a binary target), got {classes.tolist()[:10]}; "
-                             "TextClassifier fits one-vs-rest models for more")
+        if classes.size < 2:
+            raise InputError(f"y: expected two classes (a binary target), got one class: {classes.tolist()}")
+        if classes.size > 2:
+            raise InputError(f"y: Only binary classification is supported. The type of the target is "
+                             f"{type_of_target(y)} (classes {classes.tolist()[:10]}); TextClassifier fits "
+                             "one-vs-rest models for more")
         yb = (y == classes[1]).astype(np.int64)
         n = X.shape[0]
         if sample_weight is not None:
@@ -235,7 +238,9 @@ class GroupCalibratedClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - p, p])
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) > 0).astype(int)]
+        """``classes_[1]`` where the calibrated probability is > 0.5, else ``classes_[0]``."""
+        z = self.decision_function(X)
+        return self.classes_[(z > 0).astype(int)]
 
 
 # ----------------------------------------------------------------------------- the classifier
@@ -438,7 +443,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         else:
             classes = np.unique(Y)
             if classes.size < 2:
-                raise InputError(f"y: expected at least two classes, got only {classes.tolist()}")
+                raise InputError(f"y: expected at least two classes, got one class: {classes.tolist()}")
             targets = [classes[1]] if classes.size == 2 else list(classes)
             columns = [((Y == c).astype(np.float64), f"y == {c!r}") for c in targets]
         lexicons, info = self._lexicons()

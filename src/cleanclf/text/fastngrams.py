@@ -93,6 +93,7 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
         tags.input_tags.one_d_array = True
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
+        tags.transformer_tags.preserves_dtype = []  # text in, the vectorizer's dtype out
         return tags
 
     def fit(self, X=None, y=None):

@@ -84,6 +84,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         tags.input_tags.two_d_array = False
         tags.input_tags.string = True
         tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = []  # text in, float32 out
         return tags
 
     def fit(self, X, y=None):
@@ -121,7 +122,6 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         self.meanings_ = meanings
         self.list_names_ = list(lex)
         self.sexual_lists_ = frozenset(n for n in self.list_names_ if list_category(n))
-        self.n_features_in_ = 1
         return self
 
     def hits(self, text: str):

@@ -91,7 +91,7 @@ class NBLogisticRegression(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes = np.unique(y)
         if classes.size < 2:
-            raise InputError(f"y: expected at least two classes, got {classes.tolist()}")
+            raise InputError(f"y: expected at least two classes, got one class: {classes.tolist()}")
         X = sp.csr_matrix(X)
         if sample_weight is not None:
             try:
