@@ -47,7 +47,7 @@ from ..categories import TEXT_CATEGORIES
 from ..errors import InputError, describe
 from .features import check_texts
 
-__all__ = ["TextClassifier", "GroupCalibratedClassifier", "near_duplicate_groups"]
+__all__ = ["TextClassifier", "GroupCalibratedClassifier", "near_duplicate_groups", "near_duplicate_key"]
 
 #: ``C`` when ``TextClassifier(C=None)``: per ``classifier``.
 DEFAULT_C = {"nblr": 16.0, "lr": 8.0}
@@ -55,18 +55,25 @@ CLASSIFIERS = ("nblr", "lr")
 CALIBRATION = "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"
 
 
-def near_duplicate_groups(normalized: Sequence[str]) -> np.ndarray:
-    """Group ids so that near-duplicates (same spam, other digits / codes) share a CV fold.
+def near_duplicate_key(normalized: str) -> str:
+    """The key near-duplicates share: the normalised text without ASCII letters, digits, spaces
+    and punctuation, first 24 characters (the text's first 24 characters when nothing is left).
+    tg-spam varies mostly its codes and numbers, so its copies collapse onto one key.
 
-    Key: the normalised text without ASCII letters, digits, spaces and
-    punctuation, first 24 characters (the first 24 characters of the text when
-    nothing is left). tg-spam varies mostly its codes and numbers, so its copies
-    collapse onto one key.
+    >>> near_duplicate_key("加v abc123 包夜") == near_duplicate_key("加v xyz789 包夜")
+    True
+    """
+    return re.sub(r"[\sa-z0-9\W_]+", "", normalized)[:24] or normalized[:24]
+
+
+def near_duplicate_groups(normalized: Sequence[str]) -> np.ndarray:
+    """Group ids (one per normalised text) so that near-duplicates share a CV fold
+    (:func:`near_duplicate_key`).
 
     >>> near_duplicate_groups(["加微信 abc123 包夜", "加微信 xyz999 包夜", "外卖很好吃"]).tolist()
     [0, 0, 1]
     """
-    keys = [re.sub(r"[\sa-z0-9\W_]+", "", t)[:24] or t[:24] for t in normalized]
+    keys = [near_duplicate_key(t) for t in normalized]
     ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
     return np.array([ids[k] for k in keys], dtype=np.int64)
 
