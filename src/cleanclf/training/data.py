@@ -26,6 +26,7 @@ import numpy as np
 
 from ..categories import TEXT_CATEGORIES
 from ..errors import InputError, describe
+from ..text.classifier import near_duplicate_groups, near_duplicate_key  # noqa: F401  (re-exported)
 
 #: Licences a shipped model must never train on. DATA.md marks none of the
 #: shared sources this way today; the guard keeps a future one out.
@@ -172,28 +173,6 @@ def default_training_rows(data: str | os.PathLike | None = None, *, synthetic: b
 
 
 # ----------------------------------------------------------------------------- the frozen test split
-def near_duplicate_key(normalized: str) -> str:
-    """The key near-duplicates share: the normalised text without ASCII letters, digits, spaces and
-    punctuation, first 24 characters (tg-spam varies mostly its codes and numbers, so its copies
-    collapse onto one key); the text's first 24 characters when nothing else is left.
-
-    >>> near_duplicate_key("加v abc123 包夜") == near_duplicate_key("加v xyz789 包夜")
-    True
-    """
-    return re.sub(r"[\sa-z0-9\W_]+", "", normalized)[:24] or normalized[:24]
-
-
-def near_duplicate_groups(normalized: Sequence[str]) -> np.ndarray:
-    """Group ids (one per text) so that near-duplicates share a group (:func:`near_duplicate_key`).
-
-    >>> near_duplicate_groups(["加v abc 包夜", "加v xyz 包夜", "外卖很好吃"]).tolist()
-    [0, 0, 1]
-    """
-    keys = [near_duplicate_key(t) for t in normalized]
-    ids = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    return np.array([ids[k] for k in keys], dtype=np.int64)
-
-
 def in_frozen_test(row: dict) -> bool:
     """Whether a shared-data row belongs to the frozen test split.
 

@@ -23,7 +23,7 @@ import numpy as np
 from ..categories import TEXT_CATEGORIES
 from ..errors import InputError
 from ..metrics import hard_negative_group
-from .data import check_trainable, near_duplicate_groups, row_weights, training_summary
+from .data import check_trainable, row_weights, training_summary
 from .thresholds import choose_thresholds
 
 DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
@@ -40,7 +40,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    source_weights: dict[str, float] | None = None, slang: bool = True,
                    thresholds_on: str = "dev+oof", max_dev_f1_loss: float = 0.005, cue_columns: bool = False,
                    max_hard_negative_fpr: float = 0.005, verbose: bool = False):
-    """Fit a :class:`~cleanclf.text.model.TextModel` on labelled rows.
+    """Fit a :class:`~cleanclf.text.classifier.TextClassifier` on labelled rows; return it as the
+    :class:`~cleanclf.text.model.TextModel` a bundle holds, with thresholds chosen.
 
     One linear classifier per category on char n-grams (+ optional jieba
     words) + lexicon hits + contact features of the normalised text
@@ -65,15 +66,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     spam (written comment rows, English ads) have their say in where the cut
     lies, while dev F1 stays within ``max_dev_f1_loss`` of the dev-only cut.
     """
-    from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
-
-    from ..text.features import make_text_features
-    from ..text.lexicon import read_lexicon_dir
-    from ..text.linear import NBLogisticRegression
-    from ..text.model import MAX_TEXT_CHARS, TextModel
-    from ..text.normalize import normalize
+    from ..text.classifier import TextClassifier
+    from ..text.model import MAX_TEXT_CHARS
 
     rows = list(rows)
     if not rows:
@@ -85,77 +79,36 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     if C is None:
         C = DEFAULT_NB_C if classifier == "nblr" else DEFAULT_C
     check_trainable(rows, allow_noncommercial=allow_noncommercial)
-    lex_meta: dict = {}
-    if isinstance(lexicons, (str, os.PathLike)):
-        lex_dir = Path(lexicons)
-        full = read_lexicon_dir(lex_dir)
-        lexicons = {k: {"terms": v["terms"], "regexes": v["regexes"]} for k, v in full.items()}
-        lex_meta = {k: {"source": v["source"], "licence": v["licence"], "category": v["category"],
-                        "terms": len(v["terms"]), "regexes": len(v["regexes"])} for k, v in full.items()}
-    if slang:
-        from ..text.lexicon import read_slang_lexicon
-
-        own = read_slang_lexicon()
-        lexicons = {**(lexicons or {}), **{k: {"terms": v["terms"], "regexes": v["regexes"],
-                                                "meanings": v["meanings"]} for k, v in own.items()}}
-        lex_meta.update({k: {"source": v["source"], "licence": v["licence"], "category": v["category"],
-                             "terms": len(v["terms"]), "regexes": 0} for k, v in own.items()})
-    t0 = time.perf_counter()
-    normalized = [normalize(r["text"][:MAX_TEXT_CHARS]) for r in rows]
-    features = make_text_features(lexicons, char_ngram_range=char_ngram_range, char_min_df=char_min_df,
-                                  char_max_features=char_max_features, words=words, cue_columns=cue_columns)
-    X = features.fit_transform(normalized).tocsr()
-    groups = near_duplicate_groups(normalized)
-    weights = row_weights(rows, source_weights)
-    if verbose:
-        print(f"features: {X.shape} in {time.perf_counter() - t0:.1f}s", flush=True)
-    classifiers = {}
-    counts = {}
-    oof: dict = {}
-    for cat in TEXT_CATEGORIES:
-        y = np.array([r[cat] if r[cat] is not None else -1 for r in rows])
-        mask = y >= 0
-        yc = y[mask]
+    Y = np.array([[-1 if r[c] is None else r[c] for c in TEXT_CATEGORIES] for r in rows], dtype=np.int64)
+    for j, cat in enumerate(TEXT_CATEGORIES):
+        yc = Y[Y[:, j] >= 0, j]
         if len(set(yc.tolist())) < 2:
             raise InputError(f"rows: category {cat!r} needs both 0 and 1 labels, got {Counter(yc.tolist())}")
-        splits = list(GroupKFold(n_splits=cv).split(np.zeros(mask.sum()), yc, groups[mask]))
-        if classifier == "nblr":
-            base = NBLogisticRegression(C=C, alpha=nb_alpha)
-        else:
-            base = LogisticRegression(C=C, solver="liblinear", max_iter=200)
-        clf = CalibratedClassifierCV(base, method="sigmoid", cv=splits, ensemble=False)
-        if weights is None:
-            clf.fit(X[mask], yc)
-        else:
-            clf.fit(X[mask], yc, sample_weight=weights[mask])
-        classifiers[cat] = clf
-        counts[cat] = {"labelled": int(mask.sum()), "positive": int(yc.sum())}
-        if thresholds_on == "dev+oof" and dev_rows:
-            from sklearn.base import clone
-            from sklearn.model_selection import cross_val_predict
-
-            # The very out-of-fold scores the sigmoid was fitted on, mapped through it.
-            raw = cross_val_predict(clone(base), X[mask], yc, cv=splits, method="decision_function",
-                                    params=None if weights is None else {"sample_weight": weights[mask]})
-            prob = clf.calibrated_classifiers_[0].calibrators[0].predict(raw)
-            src = [rows[i].get("source") for i in np.flatnonzero(mask)]
-            oof[cat] = (yc, prob, np.array([hard_negative_group(s) is not None for s in src]))
-        if verbose:
-            print(f"{cat}: fitted on {mask.sum()} rows ({yc.sum()} positive), {time.perf_counter() - t0:.1f}s",
-                  flush=True)
-    meta = {
-        "params": {"classifier": classifier, "C": C, **({"nb_alpha": nb_alpha} if classifier == "nblr" else {}),
-                   "char_ngram_range": list(char_ngram_range), "char_min_df": char_min_df,
-                   "char_max_features": char_max_features, "words": words, "cv": cv,
-                   **({"source_weights": dict(source_weights)} if source_weights else {}),
-                   "slang": slang, "cue_columns": cue_columns,
-                   "calibration": "sigmoid on out-of-fold scores, group K-fold by near-duplicate key"},
-        "training": training_summary(rows),
-        "label_counts": counts,
-        "lexicons": lex_meta,
-        "n_features": int(X.shape[1]),
-    }
-    model = TextModel(features, classifiers, {c: 0.5 for c in TEXT_CATEGORIES}, meta=meta)
+    t0 = time.perf_counter()
+    est = TextClassifier(classifier=classifier, C=C, nb_alpha=nb_alpha, char_ngram_range=tuple(char_ngram_range),
+                         char_min_df=char_min_df, char_max_features=char_max_features, words=words,
+                         lexicons=lexicons, slang=slang, cue_columns=cue_columns, cv=cv, max_chars=MAX_TEXT_CHARS)
+    est.fit([r["text"] for r in rows], Y, sample_weight=row_weights(rows, source_weights))
+    if verbose:
+        print(f"fitted {est.n_features_} features x {len(TEXT_CATEGORIES)} categories on {len(rows)} rows "
+              f"in {time.perf_counter() - t0:.1f}s", flush=True)
+    oof: dict = {}
+    if thresholds_on == "dev+oof" and dev_rows:
+        hard = np.array([hard_negative_group(r.get("source")) is not None for r in rows])
+        for j, cat in enumerate(TEXT_CATEGORIES):
+            m = Y[:, j] >= 0
+            # the out-of-fold scores the sigmoid was fitted on, mapped through it
+            oof[cat] = (Y[m, j], est.oof_proba_[m, j], hard[m])
+    fitted = est.model_meta(TEXT_CATEGORIES)
+    params = fitted["params"]
+    # a lexicon directory is recorded by what it held (fitted["lexicons"]), not by this machine's path
+    params["lexicons"] = ("a directory of lexicon files (see lexicons)" if isinstance(lexicons, (str, os.PathLike))
+                          else params["lexicons"])
+    if source_weights:
+        params["source_weights"] = dict(source_weights)
+    meta = {**fitted, "params": params, "training": training_summary(rows),
+            "estimator": f"cleanclf.TextClassifier({', '.join(f'{k}={v!r}' for k, v in est.get_params().items() if k != 'lexicons')})"}
+    model = est.to_text_model(TEXT_CATEGORIES, meta=meta)
     if dev_rows:
         model.thresholds = choose_thresholds(model, dev_rows, max_hard_negative_fpr=max_hard_negative_fpr,
                                              extra=oof or None, max_dev_f1_loss=max_dev_f1_loss)
