@@ -5,7 +5,7 @@ There is no labelled account-level data, so the account layer
 from labelled posts. Two things make such accounts honest:
 
 1. **Post scores the text model did not train on.** :func:`heldout_scores` refits the text
-   model (``cleanclf.train.fit_text_model``, same parameters as the bundle's text component)
+   model (``cleanclf.training.fit_text_model``, same parameters as the bundle's text component)
    once per fold and scores only the rows that fold left out. The folds are a group K-fold
    by near-duplicate key (copies of one spam stay in one fold) *plus* whole sources held out
    (:data:`HOLDOUT_SOURCES`): rows of ``qq-group-chat``, ``medical-search-queries``,
@@ -128,7 +128,7 @@ def is_benign(row: dict) -> bool:
 # ----------------------------------------------------------------------------- held-out scores
 def fold_ids(rows: Sequence[dict], *, k: int = len(HOLDOUT_SOURCES), seed: int = 0) -> list[int]:
     """Fold of each row: its source's fold if the source is in :data:`HOLDOUT_SOURCES`, else a
-    fold drawn per near-duplicate group (``cleanclf.train.near_duplicate_groups``), so copies of
+    fold drawn per near-duplicate group (``cleanclf.training.near_duplicate_groups``), so copies of
     one spam never straddle a fold.
 
     >>> rows = [{"text": "加薇 abc1 包夜", "source": "tg-spam"}, {"text": "加薇 xyz9 包夜", "source": "tg-spam"},
@@ -138,7 +138,7 @@ def fold_ids(rows: Sequence[dict], *, k: int = len(HOLDOUT_SOURCES), seed: int =
     (True, 1)
     """
     from cleanclf.text.normalize import normalize
-    from cleanclf.train import near_duplicate_groups
+    from cleanclf.training import near_duplicate_groups
 
     if k < len(HOLDOUT_SOURCES):
         raise InputError(f"k: expected at least {len(HOLDOUT_SOURCES)} folds (one per held-out source group), got {k!r}")
@@ -154,7 +154,7 @@ def _text_params(text_component: dict) -> dict:
     """The fit parameters of a bundle's text component that ``fit_text_model`` accepts."""
     import inspect
 
-    from cleanclf.train import fit_text_model
+    from cleanclf.training import fit_text_model
 
     accepted = set(inspect.signature(fit_text_model).parameters) - {"rows", "dev_rows", "lexicons", "verbose"}
     p = dict(text_component.get("params") or {})
@@ -198,14 +198,14 @@ def heldout_scores(train_rows: Sequence[dict], eval_rows: Sequence[dict], *, lex
     ``cache_dir/heldout-<fingerprint>.json.gz``, keyed by the training rows, the eval rows and
     the text parameters, so a re-run with the same data costs nothing.
 
-    >>> from cleanclf.train import default_training_rows                           # doctest: +SKIP
+    >>> from cleanclf.training import default_training_rows                           # doctest: +SKIP
     >>> train, dev, lex = default_training_rows()                                   # doctest: +SKIP
     >>> real = [r for r in train + dev if source_of(r) not in SYNTHETIC_SOURCES]    # doctest: +SKIP
     >>> scores = heldout_scores(train, real, lexicons=lex, cache_dir="out/heldout")  # doctest: +SKIP
     >>> scores[real[0]["id"]]["fold"] in range(4)                                   # doctest: +SKIP
     True
     """
-    from cleanclf.train import fingerprint, fit_text_model
+    from cleanclf.training import fingerprint, fit_text_model
 
     params = _text_params(text_component or {})
     eval_rows = list(eval_rows)
@@ -604,7 +604,7 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
                     reuse_latest: bool = False, verbose: bool = False) -> tuple[list[dict], dict[str, dict], dict]:
     """``(eval_rows, scores, info)`` for the shared data: :func:`heldout_scores` over the real rows of
     ``text/train.jsonl`` + ``text/dev.jsonl`` (never ``external_dev``, never synthetic rows), the model
-    refitted on ``cleanclf.train.default_training_rows()`` with ``text_component``'s parameters.
+    refitted on ``cleanclf.training.default_training_rows()`` with ``text_component``'s parameters.
 
     A cached table is used when one was made with the bundle's ``training_fingerprint`` and
     parameters (so a checkout whose training rows moved on since the bundle was built does not
@@ -619,9 +619,11 @@ def default_heldout(text_component: dict, *, cache_dir: str | os.PathLike | None
     >>> info["cached_fingerprint"] == text["training_fingerprint"]                    # doctest: +SKIP
     True
     """
-    from cleanclf.train import default_training_rows, fingerprint
+    from cleanclf.training import default_training_rows, find_data_dir, fingerprint
 
-    train, dev, lex = default_training_rows()
+    # benchmark code may look beside the checkout; the library only reads $CLEANCLF_DATA or an argument
+    data = find_data_dir() or Path(__file__).resolve().parents[2] / "shared" / "data"
+    train, dev, lex = default_training_rows(data)
     eval_rows = [r for r in list(train) + list(dev) if source_of(r) not in SYNTHETIC_SOURCES]
     params = json.loads(json.dumps(_text_params(text_component)))
     info: dict[str, Any] = {"train_fingerprint": fingerprint(train), "stale": False,

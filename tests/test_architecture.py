@@ -21,9 +21,6 @@ PACKAGE = "cleanclf"
 #: Private imports of another cleanclf module still to be removed: (importer, module, name).
 #: Each entry is somebody's to-do; add nothing here.
 KNOWN_PRIVATE_IMPORTS: set[tuple[str, str, str]] = {
-    # the training code is being moved into cleanclf/training/; its private helpers with it
-    ("cleanclf.image_train", "cleanclf.train", "_iter_rows"),
-    ("cleanclf.image_train", "cleanclf.train", "_label"),
 }
 
 

@@ -63,20 +63,20 @@ def test_heldout_scores_score_every_row_out_of_fold_and_cache(tmp_path):
     # a second call with the same data and parameters reads the cache (no refit: fitting would fail)
     import functools
 
-    import cleanclf.train
+    import cleanclf.training
 
-    orig = cleanclf.train.fit_text_model
+    orig = cleanclf.training.fit_text_model
 
     @functools.wraps(orig)  # same signature: the parameters in the cache key stay the same
     def no_fit(*a, **k):
         raise AssertionError("refitted although the cache matched")
 
-    cleanclf.train.fit_text_model = no_fit
+    cleanclf.training.fit_text_model = no_fit
     try:
         again = heldout_scores(rows, rows, lexicons=TINY_LEXICONS, text_component=comp, cache_dir=tmp_path,
                                disguise=disguise, disguise_benign=2)
     finally:
-        cleanclf.train.fit_text_model = orig
+        cleanclf.training.fit_text_model = orig
     assert again == scores
     with pytest.raises(ValueError, match="eval_rows: every row needs a distinct 'id'"):
         heldout_scores(rows, rows + rows[:1], text_component=comp)

@@ -45,7 +45,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..categories import TEXT_CATEGORIES
 from ..errors import InputError, describe
-from .features import check_texts
+from .normalize import as_texts
 
 __all__ = ["TextClassifier", "GroupCalibratedClassifier", "near_duplicate_groups", "near_duplicate_key"]
 
@@ -417,7 +417,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def _normalized(self, X) -> list[str]:
         from .normalize import normalize
 
-        texts = check_texts(X)
+        texts = as_texts(X)
         m = self.max_chars
         return [normalize(t[:m]) for t in texts]
 

@@ -108,10 +108,10 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
         from sklearn.base import clone
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        from .features import check_texts
+        from .normalize import as_texts
 
         vec = self.vectorizer
-        docs = None if X is None and hasattr(vec, "vocabulary_") else check_texts(X)
+        docs = None if X is None and hasattr(vec, "vocabulary_") else as_texts(X)
         if vec is None:
             vec = TfidfVectorizer(analyzer="char", ngram_range=(1, 3), lowercase=False, sublinear_tf=True,
                                   dtype=np.float32)

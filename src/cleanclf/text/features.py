@@ -19,7 +19,6 @@ pickles and has ``get_feature_names_out``.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 
 import numpy as np
 import scipy.sparse as sp
@@ -28,24 +27,10 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.pipeline import FeatureUnion
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import InputError, InputTypeError, describe
+from ..errors import InputError, describe
 from .lexicon import TermMatcher
+from .normalize import as_texts  # the one text-input validator
 from .tokenize import JiebaTokenizer
-
-
-def check_texts(X, name: str = "X") -> list[str]:
-    """Validate a 1-D iterable of str (not a single str); return it as a list."""
-    if isinstance(X, (str, bytes)):
-        raise InputTypeError(f"{name}: expected a 1-D iterable of str, got a single {type(X).__name__}")
-    if isinstance(X, np.ndarray) and X.ndim != 1:
-        raise InputError(f"{name}: expected a 1-D iterable of str, got an array of shape {X.shape}")
-    if not isinstance(X, Iterable):
-        raise InputTypeError(f"{name}: expected a 1-D iterable of str, got {describe(X)}")
-    out = list(X)
-    for i, x in enumerate(out):
-        if not isinstance(x, str):
-            raise InputTypeError(f"{name}[{i}]: expected str, got {describe(x)}")
-    return out
 
 
 class LexiconFeatures(TransformerMixin, BaseEstimator):
@@ -89,7 +74,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
 
     def fit(self, X, y=None):
         """Validate ``X`` (a 1-D iterable of str; the lists need no data) and compile the lexicons."""
-        check_texts(X)
+        as_texts(X)
         for name in ("normalize_terms", "cue_columns"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise InputError(f"{name}: expected True or False, got {describe(getattr(self, name))}")
@@ -135,7 +120,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
     def _transform_hits(self, X):
         """``transform`` plus each text's hits (the scorer reuses them for evidence)."""
         check_is_fitted(self, "matcher_")
-        X = check_texts(X)
+        X = as_texts(X)
         index = {n: i for i, n in enumerate(self.list_names_)}
         k = len(self.list_names_)
         cues = getattr(self, "cue_columns", False)  # bundles before 0.5.0 have no such parameter

@@ -896,10 +896,12 @@ class Normalizer:
 def as_texts(X: object, name: str = "X") -> list[str]:
     """Validate a 1-D iterable of ``str`` and return it as a list.
 
-    The input check of the scikit-learn transformers (:class:`Normalizer`,
-    :class:`~cleanclf.text.contacts.ContactFeatures`): a single ``str``/``bytes``, a
+    The one input check of every text estimator (:class:`Normalizer`,
+    :class:`~cleanclf.text.contacts.ContactFeatures`, the feature blocks,
+    :class:`~cleanclf.text.classifier.TextClassifier`): a single ``str``/``bytes``, a
     non-iterable or a non-``str`` item raises :class:`~cleanclf.errors.InputTypeError`
-    naming ``name`` (and the item's index).
+    naming ``name`` (and the item's index); an array that is not 1-D raises
+    :class:`~cleanclf.errors.InputError`.
 
     >>> as_texts(("a", "b"))
     ['a', 'b']
@@ -910,6 +912,8 @@ def as_texts(X: object, name: str = "X") -> list[str]:
     """
     if isinstance(X, (str, bytes)):
         raise InputTypeError(f"{name} must be a 1-D iterable of str (e.g. a list of texts), got a single {type(X).__name__}: {describe(X)}")
+    if getattr(X, "ndim", 1) != 1:  # a 2-D array would iterate as rows
+        raise InputError(f"{name} must be a 1-D iterable of str, got an array of shape {getattr(X, 'shape', '?')}")
     try:
         items = list(X)  # type: ignore[arg-type]
     except TypeError:
