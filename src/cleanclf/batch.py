@@ -48,7 +48,7 @@ from typing import Any, Iterable, Iterator
 from .accounts import error_verdict
 from .errors import InputError, RecordError, describe
 from .schema import Account, Item
-from .scoring import IMAGE_MODES, AccountScorer, check_scoring_opts, dumps_line  # noqa: F401 - re-exported
+from .scoring import IMAGE_MODES, AccountScorer, check_count, check_scoring_opts, dumps_line  # noqa: F401 - re-exported
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
@@ -315,13 +315,11 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     >>> sorted(v)                                                       # doctest: +SKIP
     ['account_id', 'counts', 'error', 'escalate', 'evidence', 'labels', 'model', 'posts', 'scores']
     """
-    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
-        raise InputError(f"jobs: expected an integer >= 1, got {describe(jobs)}")
+    check_count("jobs", jobs)
     check_scoring_opts(posts, image_mode, image_screen)
     if on_error not in ON_ERROR:
         raise InputError(f"on_error: expected one of {ON_ERROR}, got {describe(on_error)}")
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
-        raise InputError(f"chunk_size: expected an integer >= 1, got {describe(chunk_size)}")
+    check_count("chunk_size", chunk_size)
     if isinstance(records, (str, bytes, dict, Account)):
         raise InputError(f"records: expected an iterable of records, got a single {type(records).__name__}; "
                          "wrap it in a list")

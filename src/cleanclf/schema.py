@@ -153,6 +153,20 @@ def _clean_text(s: str, check: bool = True) -> str:
         return _SURROGATE.sub("\ufffd", s)
 
 
+def oversized_record_error(line_no: int | None) -> RecordError:
+    """The error record of a line over :data:`MAX_RECORD_BYTES`, which readers skip unparsed
+    (the JSONL reader here and the Spark path use this one message).
+
+    >>> str(oversized_record_error(7)).endswith("bytes (MAX_RECORD_BYTES); skipped")
+    True
+    """
+    return record_error(line_no, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")
+
+
+def _missing_id(line_no: int | None) -> RecordError:
+    return record_error(line_no, "account_id: missing; expected a non-empty string")
+
+
 def _opt_str(value: Any, where: str, line_no, account_id, check: bool = True) -> str:
     if value is None:
         return ""
@@ -284,7 +298,7 @@ def parse_record(obj: Any, line_no: int | None = None) -> Account:
     if not isinstance(obj, dict):
         raise record_error(line_no, f"expected a JSON object (an account record), got {describe(obj)}")
     if "account_id" not in obj or obj["account_id"] is None:
-        raise record_error(line_no, "account_id: missing; expected a non-empty string")
+        raise _missing_id(line_no)
     aid = _id(obj["account_id"], "account_id", line_no)
     profile = obj.get("profile")
     if profile is None:
@@ -384,7 +398,7 @@ def _iter_jsonl(fh: IO[bytes]) -> Iterator[Item]:
                 rest = fh.readline(1 << 20)
                 if not rest or rest.endswith(b"\n"):
                     break
-            yield Item(line_no, record_error(line_no, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped"))
+            yield Item(line_no, oversized_record_error(line_no))
             continue
         if not line.strip():
             continue  # blank lines are not records (deterministic, so --resume counts agree)
@@ -432,7 +446,7 @@ class Grouper:
             return
         if aid is None:
             yield from self.flush()
-            yield Item(line, record_error(line, "account_id: missing; expected a non-empty string"))
+            yield Item(line, _missing_id(line))
             return
         if aid != self.cur_id:
             yield from self.flush()
@@ -525,4 +539,4 @@ def _iter_parquet(path) -> Iterator[Item]:
 
 
 __all__ = ["Account", "Post", "Item", "parse_record", "decode_line", "iter_records", "detect_format", "record_error",
-           "Grouper", "nan_to_none", "MAX_RECORD_BYTES", "TABLE_COLUMNS"]
+           "oversized_record_error", "Grouper", "nan_to_none", "MAX_RECORD_BYTES", "TABLE_COLUMNS"]

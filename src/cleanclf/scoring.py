@@ -57,6 +57,23 @@ def check_scoring_opts(posts: Any, image_mode: Any, image_screen: Any = None) ->
         raise InputError(f"image_screen: expected None, True or False, got {describe(image_screen)}")
 
 
+def check_count(name: str, value: Any, *, optional: bool = False) -> None:
+    """Validate a run option that counts something (``jobs``, ``chunk_size``, ``partitions``): an
+    ``int`` >= 1 (not ``bool``), or ``None`` when ``optional``; raises
+    :class:`~cleanclf.errors.InputError` naming ``name`` otherwise.
+
+    >>> check_count("jobs", 2)
+    >>> check_count("partitions", 0, optional=True)
+    Traceback (most recent call last):
+    ...
+    cleanclf.errors.InputError: partitions: expected an integer >= 1 or None, got 0 (int)
+    """
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name}: expected an integer >= 1{' or None' if optional else ''}, got {describe(value)}")
+
+
 def dumps_line(verdict: dict) -> bytes:
     """One verdict as a UTF-8 JSON line (``ensure_ascii=False``; escaped only if it cannot encode).
 
@@ -180,4 +197,4 @@ class AccountScorer:
         return out
 
 
-__all__ = ["AccountScorer", "check_scoring_opts", "dumps_line", "IMAGE_MODES"]
+__all__ = ["AccountScorer", "check_scoring_opts", "check_count", "dumps_line", "IMAGE_MODES"]

@@ -53,8 +53,9 @@ from typing import Any, Iterator
 from .batch import DEFAULT_CHUNK_BYTES, DEFAULT_CHUNK_SIZE, chunks, resolve_model
 from .categories import CATEGORIES
 from .errors import InputError, MissingDependencyError, RecordError, describe
-from .schema import MAX_RECORD_BYTES, TABLE_COLUMNS, Grouper, Item, decode_line, nan_to_none, record_error
-from .scoring import AccountScorer, check_scoring_opts, dumps_line
+from .schema import (MAX_RECORD_BYTES, TABLE_COLUMNS, Grouper, Item, decode_line, nan_to_none, oversized_record_error,
+                     record_error)
+from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line
 
 INSTALL_HINT = "pip install 'cleanclf[spark]'"
 
@@ -224,7 +225,7 @@ def _items_jsonl(rows: list[dict], lines: _Lines) -> Iterator[tuple[Item, str | 
         if not raw.strip():
             continue  # blank lines are not records, exactly as in the schema JSONL reader (line numbers still count them)
         if len(raw) > MAX_RECORD_BYTES:
-            yield Item(line, record_error(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")), file
+            yield Item(line, oversized_record_error(line)), file
             continue
         # The batch reader hands parse_record the line *with* its newline; JSON error columns
         # at the end of a truncated line depend on it, so put it back.
@@ -240,7 +241,7 @@ def _items_nested(rows: list[dict], lines: _Lines) -> Iterator[tuple[Item, str |
 def _flat_json_row(raw: bytes, line: int):
     """One line of a flat JSONL table as a row dict, or the RecordError the line deserves."""
     if len(raw) > MAX_RECORD_BYTES:
-        return record_error(line, f"record longer than {MAX_RECORD_BYTES} bytes (MAX_RECORD_BYTES); skipped")
+        return oversized_record_error(line)
     try:
         obj = decode_line(raw + b"\n", line)
     except RecordError as exc:
@@ -418,8 +419,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     """
     _require_pyspark("cleanclf.spark.score")
     check_scoring_opts(posts, image_mode, image_screen)
-    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
-        raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
+    check_count("partitions", partitions, optional=True)
     if not hasattr(df, "mapInArrow") or not hasattr(df, "columns"):
         raise InputError(f"df: expected a pyspark.sql.DataFrame, got {describe(df)}")
     layout = _layout(df)
@@ -521,8 +521,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     """
     _require_pyspark("cleanclf.spark.score_file")
     check_scoring_opts(posts, image_mode, image_screen)
-    if partitions is not None and (isinstance(partitions, bool) or not isinstance(partitions, int) or partitions < 1):
-        raise InputError(f"partitions: expected an integer >= 1 or None, got {describe(partitions)}")
+    check_count("partitions", partitions, optional=True)
     if layout not in ("auto", "nested", "flat"):
         raise InputError(f"layout: expected 'auto', 'nested' or 'flat', got {describe(layout)}")
     in_path, out_path = str(in_path), str(out_path)
