@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from cleanclf.batch import dumps_line, score_accounts
+from cleanclf.batch import score_accounts
+from cleanclf.scoring import dumps_line
 from cleanclf.categories import CATEGORIES
 from cleanclf.errors import InputError
 from cleanclf.schema import iter_records

@@ -48,15 +48,11 @@ from typing import Any, Iterable, Iterator
 from .accounts import error_verdict
 from .errors import InputError, RecordError, describe
 from .schema import Account, Item
-from .scoring import IMAGE_MODES, AccountScorer, check_count, check_scoring_opts, dumps_line  # noqa: F401 - re-exported
+from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
 ON_ERROR = ("record", "raise")
-
-#: The former name of :class:`cleanclf.scoring.AccountScorer` (``docs/spark.md`` names it).
-ChunkScorer = AccountScorer
-
 
 
 # ---------------------------------------------------------------------------- workers
@@ -374,5 +370,4 @@ def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, c
             bar.close()
 
 
-__all__ = ["score_accounts", "resolve_model", "chunks", "dumps_line", "check_scoring_opts", "DEFAULT_CHUNK_SIZE",
-           "DEFAULT_CHUNK_BYTES", "ChunkScorer"]
+__all__ = ["score_accounts", "resolve_model", "chunks", "DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_BYTES"]

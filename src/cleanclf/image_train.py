@@ -1,6 +1,6 @@
 """Fit, evaluate and export an image head on your own labelled images.
 
-The image side of :mod:`cleanclf.train`. The backbone (open_nsfw, through the
+The image side of :mod:`cleanclf.training`. The backbone (open_nsfw, through the
 bundle's ONNX embedder) stays fixed; what a researcher refits is the logistic
 head on its 1024-d embeddings (:class:`cleanclf.image.LogitHead`), so a head
 fitted here scores exactly like the product once exported: same decoding, same

@@ -47,8 +47,8 @@ _TOP_NGRAMS = 3
 class TextModel:
     """Fitted text classifiers for ``explicit_text`` and ``solicitation``.
 
-    Built by :func:`cleanclf.train.fit_text_model`; loaded from a bundle by
-    :meth:`from_bundle`.
+    Built from a fitted :class:`~cleanclf.text.classifier.TextClassifier`
+    (:func:`cleanclf.training.fit_text_model`); loaded from a bundle by :meth:`from_bundle`.
     """
 
     FILE = "text_model.pkl.gz"
@@ -174,7 +174,7 @@ class TextModel:
                     hits = lex_hits[k]
                 found = None
                 if spans is not None and renormed[k] == n:
-                    found = spans[k]  # _find(normalize(clipped)), as extract_contacts computes it
+                    found = spans[k]  # find_contact_spans(normalize(clipped)), as extract_contacts computes it
                 res = self._result(t, c, n, rounded[k], row, blocks, ctx,
                                    hits=hits, lexicon_fired=fired["lexicons"][k],
                                    contacts_fired=fired["contacts"][k], found=found)
