@@ -32,23 +32,53 @@ def text_model_card(manifest: dict, extra: str = "") -> str:
               "`--exclude-source NAME`.", "", "Lexicons (features, stored in the bundle):", ""]
     for name, m in sec.get("lexicons", {}).items():
         lines.append(f"- `{name}`: {m['terms']} terms, {m['regexes']} regexes; {m['source']}; licence {m['licence']}")
-    dev = sec.get("metrics", {}).get("dev")
+    metrics = sec.get("metrics", {})
+    test = metrics.get("test")
+    if test:
+        ft = sec.get("frozen_test", {})
+        lines += ["", "## Metrics on the frozen test split (the headline; thresholds above)", "",
+                  f"{ft.get('rows', '?')} rows of the shared train + dev files: whole near-duplicate groups (a salted "
+                  "hash of each row's near-duplicate key), left out of fitting, threshold choice and every model "
+                  "choice; only reported. Per language beside all rows.", ""]
+        lines += _metric_table(test, by_lang=True)
+        lines += _hard_negatives(test)
+    dev = metrics.get("dev")
     if dev:
-        lines += ["", "## Metrics on the dev split (thresholds above)", "",
-                  "| category | n | positives | precision | recall | F1 | PR-AUC | ECE |", "|---|---|---|---|---|---|---|---|"]
-        for c, r in dev["categories"].items():
-            lines.append(f"| {c} | {r['n']} | {r['positives']} | {r['precision']:.3f} | {r['recall']:.3f} | "
-                         f"{r['f1']:.3f} | {r['pr_auc']:.3f} | {r['ece']:.4f} |")
-        hn = dev.get("hard_negatives", {})
-        if hn.get("overall"):
-            o = hn["overall"]
-            lines += ["", f"Hard negatives (medical queries, sms800k ham incl. legitimate 上门服务 / 小姐, reviews, "
-                      f"QQ-group ads, bilibili look-alikes): {o['fp']} false positives of {o['n']} "
-                      f"(FPR {100 * o['fpr']:.2f} %)."]
-            for src, v in sorted(hn.get("by_source", {}).items()):
-                lines.append(f"- {src}: {v['fp']} / {v['n']}")
-        lines += ["", "The dev split shares near-duplicates with train (DATA.md), so these figures are optimistic; "
-                  "see the novel-dev and leave-one-source-out figures below."]
+        lines += ["", "## Metrics on the dev split (the thresholds were chosen here)", ""]
+        lines += _metric_table(dev, by_lang=False)
+        lines += _hard_negatives(dev)
+        lines += ["", "The dev split shares near-duplicates with train (DATA.md) and chose the thresholds, so these "
+                  "figures are optimistic; the frozen test split above and the leave-one-source-out figures below "
+                  "are the honest ones."]
     if extra:
         lines += ["", extra.strip()]
     return "\n".join(lines) + "\n"
+
+
+def _metric_table(report: dict, *, by_lang: bool) -> list[str]:
+    lines = ["| category | rows | n | positives | precision | recall | F1 | PR-AUC | ECE |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    parts = [("all", report["categories"])] + (sorted(report.get("by_lang", {}).items()) if by_lang else [])
+    for c in report["categories"]:
+        for lang, cats in parts:
+            r = cats.get(c)
+            if not r:
+                continue
+            lines.append(f"| {c} | {lang} | {r['n']} | {r['positives']} | {r['precision']:.3f} | {r['recall']:.3f} | "
+                         f"{r['f1']:.3f} | {_num(r.get('pr_auc'), 3)} | {_num(r.get('ece'), 4)} |")
+    return lines
+
+
+def _hard_negatives(report: dict) -> list[str]:
+    o = report.get("hard_negatives", {}).get("overall")
+    if not o:
+        return []
+    lines = ["", f"Hard negatives (medical queries, sms800k ham incl. legitimate 上门服务 / 小姐, reviews, "
+             f"QQ-group ads, bilibili look-alikes): {o['fp']} false positives of {o['n']} (FPR {100 * o['fpr']:.2f} %)."]
+    for src, v in sorted(report["hard_negatives"].get("by_source", {}).items()):
+        lines.append(f"- {src}: {v['fp']} / {v['n']}")
+    return lines
+
+
+def _num(v, digits: int) -> str:
+    return "n/a" if v is None else f"{v:.{digits}f}"
