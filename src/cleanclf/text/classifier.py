@@ -45,7 +45,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from ..categories import TEXT_CATEGORIES
 from ..errors import InputError, describe
-from .normalize import as_texts
+from .normalize import as_texts, text_input_tags
 
 __all__ = ["TextClassifier", "GroupCalibratedClassifier", "near_duplicate_groups", "near_duplicate_key"]
 
@@ -325,10 +325,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.max_chars = max_chars
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
+        tags = text_input_tags(super().__sklearn_tags__())
         tags.classifier_tags.multi_label = True
         return tags
 

@@ -38,6 +38,7 @@ from sklearn.preprocessing import normalize as _sk_normalize
 from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError, InputTypeError, describe
+from .normalize import text_input_tags
 
 __all__ = ["FastCharNgrams", "fast_char_ngrams", "supports"]
 
@@ -89,10 +90,7 @@ class FastCharNgrams(TransformerMixin, BaseEstimator):
         self.vectorizer = vectorizer
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
+        tags = text_input_tags(super().__sklearn_tags__())
         tags.transformer_tags.preserves_dtype = []  # text in, the vectorizer's dtype out
         return tags
 

@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import InputError, describe
 from .lexicon import TermMatcher
-from .normalize import as_texts  # the one text-input validator
+from .normalize import as_texts, text_input_tags  # the one text-input validator
 from .tokenize import JiebaTokenizer
 
 
@@ -64,10 +64,7 @@ class LexiconFeatures(TransformerMixin, BaseEstimator):
         self.cue_columns = cue_columns
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.one_d_array = True
-        tags.input_tags.two_d_array = False
-        tags.input_tags.string = True
+        tags = text_input_tags(super().__sklearn_tags__())
         tags.requires_fit = True
         tags.transformer_tags.preserves_dtype = []  # text in, float32 out
         return tags

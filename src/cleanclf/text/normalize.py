@@ -922,3 +922,12 @@ def as_texts(X: object, name: str = "X") -> list[str]:
         if not isinstance(item, str):
             raise InputTypeError(f"{name}[{i}] must be a str, got {describe(item)}")
     return items
+
+
+def text_input_tags(tags):
+    """Mark the scikit-learn tags of an estimator whose input is :func:`as_texts`'s: a 1-D
+    sequence of strings, not a 2-D array. Returns ``tags``."""
+    tags.input_tags.one_d_array = True
+    tags.input_tags.two_d_array = False
+    tags.input_tags.string = True
+    return tags
