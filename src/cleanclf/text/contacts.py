@@ -131,8 +131,9 @@ def _evidence_patterns() -> list[tuple[str, int, re.Pattern, frozenset]]:
         # number ("555 010 0100"); _keep_phone drops those right after an order / ID / price cue.
         ("phone", 52, r"(?<![\d#a-z_$¥€£.,/:])(?:\+44\s?(?:\(0\))?|\+?(?<!\d)0)(?P<v>7[1-9]\d{2}\s?\d{6})(?!\d)(?![.,:/]\d)"),
         ("phone", 48, r"(?<![\d#+a-z_$¥€£.,/:])(?P<v>[2-9]\d{9})(?!\d)(?![.,:/]\d)"),
-        # Spelled-out digits ("five five five zero one zero zero"), maybe mixed with digit groups.
-        ("phone", _SPELLED, rf"(?<![a-z0-9])(?P<v>{_DIGIT_TOKEN}(?:[\s-]{{1,2}}{_DIGIT_TOKEN}){{2,15}})(?![a-z0-9])"),
+        # Spelled-out digits ("five five five zero one zero zero", "five five five, zero one ..."),
+        # maybe mixed with digit groups.
+        ("phone", _SPELLED, rf"(?<![a-z0-9])(?P<v>{_DIGIT_TOKEN}(?:[\s,.-]{{1,2}}{_DIGIT_TOKEN}){{2,15}})(?![a-z0-9])"),
     ]
     needs = (_PHONE_CUE_NEEDS, "+", "(", "7", "23456789", "oei")  # every spelled digit word has o, e or i
     assert len(needs) == len(specs)
