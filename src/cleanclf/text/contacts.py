@@ -106,11 +106,15 @@ _ID_CUE = re.compile(r"(?:order|invoice|ref|id|no|number|num|tracking|acct|accou
 _COUNT = "0123456789"
 _SPELLED = 47        # priority of the spelled-out digits rule
 _BARE = (48, 52)     # bare national numbers (10-digit North American, UK mobile)
+_BARE_NANP = 48
 _DATE8 = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|"
                     r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d\d")
 _UNIT_AFTER = re.compile(r"\s?(?:元|块|次|人|个|views?|times|people|likes|followers|usd|dollars|pcs)(?![a-z])")
 # Every evidence-only phone has 7+ digits or a few spelled digit words: a text with neither skips them.
-_MANY_DIGITS = re.compile(r"(?:\d\D{0,3}){7}")
+_DIGIT = re.compile(r"\d")
+# A bare 10-digit number next to Chinese text is more often a QQ number ("染 29525 28774 乞鹅"):
+# there it needs a cue.
+_CJK_NEAR = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
 
 
 @lru_cache(maxsize=1)
@@ -123,7 +127,7 @@ def _evidence_patterns() -> list[tuple[str, int, re.Pattern, frozenset]]:
         # After a phone cue ("call 555-0100", "text me at ...", "tel:", "电话"): 7 to 12 digits
         # with an optional country code and bracketed area code (a Chinese mobile is the model's).
         ("phone", 56, rf"(?<![a-z]){_PHONE_CUE}(?:\s{{0,2}}(?:me|now|us))?(?:\s{{0,2}}(?:at|on))?[\s:#.=>-]{{0,3}}"
-                      r"(?!\+?(?:86)?1[3-9]\d{9}(?!\d))(?:\+\d{1,3}\s?)?(?P<v>(?:\(\d{2,4}\)\s?)?\d{7,12})(?!\d)(?![.,]\d)"),
+                      r"(?!\+?(?:86)?1[3-9]\d{9}(?!\d))(?:\+\d{1,3}\s?)?(?P<v>(?:\(\d{2,4}\)\s?)?\d{7,12})(?!\d)(?![.,:]\d)"),
         # North American with a country code ("+1 555 010 0100") or a bracketed area code.
         ("phone", 54, r"\+1\s?(?P<v>(?:\([2-9]\d{2}\)\s?|[2-9]\d{2})\d{7})(?!\d)"),
         ("phone", 53, r"(?<![\d)])(?P<v>\([2-9]\d{2}\)\s?\d{7})(?!\d)"),
@@ -147,8 +151,9 @@ def _phone_digits(value: str) -> str:
 def _keep_phone(priority: int, ntext: str, m: re.Match) -> bool:
     """Whether a candidate of an evidence-only phone rule is a phone number: 7 to 12 digits,
     not a date (an 8-digit YYYYMMDD / DDMMYYYY run: the normaliser joins "2026-12-07"), a
-    bare or spelled number not right after an order / ID / price cue nor before a unit, and
-    spelled-out digits with at least three spelled words and not a plain count ("one two three ...")."""
+    bare or spelled number not right after an order / ID / price cue nor before a unit, a bare
+    10-digit number not next to Chinese text, and spelled-out digits with at least three spelled
+    words and not a plain count ("one two three ...")."""
     value = m.group("v")
     digits = _phone_digits(value)
     if not 7 <= len(digits) <= 12 or (len(digits) == 8 and _DATE8.fullmatch(digits)):
@@ -163,6 +168,8 @@ def _keep_phone(priority: int, ntext: str, m: re.Match) -> bool:
             return False
         if _UNIT_AFTER.match(ntext, m.end()):
             return False
+    if priority == _BARE_NANP and _CJK_NEAR.search(ntext, max(0, m.start() - 6), m.end() + 6):
+        return False
     return True
 
 
@@ -176,7 +183,7 @@ def find_evidence_phone_spans(ntext: str, taken: list[tuple[int, int, str, str]]
     >>> find_evidence_phone_spans(normalize("order #5550100100 on 2026-12-07"))
     []
     """
-    if not _MANY_DIGITS.search(ntext) and len(_DIGIT_WORD_RE.findall(ntext)) < 3:
+    if len(_DIGIT.findall(ntext)) < 7 and len(_DIGIT_WORD_RE.findall(ntext)) < 3:
         return []
     present = set(ntext)
     found: list[tuple[int, int, int, str, str]] = []
