@@ -303,7 +303,11 @@ class AccountModel:
             post_errors.append(errs)
 
         profile_ok = profile_result is not None and "error" not in profile_result
-        # contacts: value -> [post indices] (-1 = profile); implicated when in a flagged post/profile
+        # contacts: value -> [post indices] (-1 = profile); implicated when in a flagged post/profile.
+        # "where" / "flagged_where" / "implicated" list every contact the evidence shows; the rule
+        # (support, counts) reads the "rule_" ones, which leave out contacts found only by the
+        # evidence-only phone formats ("extended": the model was not fitted on them, and the
+        # account rule was calibrated without them).
         t_sol = self.post_thresholds[SOLICITATION]
         contacts: dict[tuple[str, str], dict] = {}
         sources = [(i, text_results[i]) for i in range(len(posts))] if has_text else []
@@ -317,17 +321,22 @@ class AccountModel:
                 if ev.get("kind") != "contact":
                     continue
                 key = (str(ev.get("type", "")), str(ev.get("value", ev.get("text", ""))))
-                entry = contacts.setdefault(key, {"where": [], "flagged_where": [], "implicated": False})
-                if not entry["where"] or entry["where"][-1] != i:
-                    entry["where"].append(i)
-                    if flagged:
-                        entry["flagged_where"].append(i)
-                entry["implicated"] |= flagged
-        repeated = max((len(e["where"]) for e in contacts.values() if e["implicated"] and len(e["where"]) > 1),
-                       default=0)
+                entry = contacts.setdefault(key, {"where": [], "flagged_where": [], "implicated": False,
+                                                  "rule_where": [], "rule_flagged_where": [],
+                                                  "rule_implicated": False})
+                places = ("",) if ev.get("extended") else ("", "rule_")
+                for pre in places:
+                    where = entry[pre + "where"]
+                    if not where or where[-1] != i:
+                        where.append(i)
+                        if flagged:
+                            entry[pre + "flagged_where"].append(i)
+                    entry[pre + "implicated"] |= flagged
+        repeated = max((len(e["rule_where"]) for e in contacts.values()
+                        if e["rule_implicated"] and len(e["rule_where"]) > 1), default=0)
         # support: one handle in >= 2 flagged places (posts or profile); a shop's number in
         # unflagged posts, or a handle in one flagged post, is no support
-        contact_flagged = max((len(e["flagged_where"]) for e in contacts.values()), default=0)
+        contact_flagged = max((len(e["rule_flagged_where"]) for e in contacts.values()), default=0)
 
         inputs: dict[str, dict | None] = {}
         for c in CATEGORIES:
@@ -466,41 +475,69 @@ class AccountModel:
             offs = account.profile_offsets()
             nick_len = len(account.profile.get("nickname") or "")
             hits = []
+            omitted = 0
             for e in profile_result.get("evidence", ()):
                 span = e.get("span")
                 if not span:
+                    omitted += e.get("omitted", 0) if e.get("kind") == "omitted" else 0
                     continue
                 field_ = "nickname" if (nick_len and span[0] < nick_len) else "bio"
                 off = offs[field_]
                 hits.append({k: v for k, v in e.items() if k != "span"} | {"field": field_, "span": [span[0] - off, span[1] - off]})
             if hits or any(float(profile_result.get(c, 0)) >= self.post_thresholds[c] for c in TEXT_CATEGORIES):
-                out.append({"kind": "profile",
-                            "scores": {c: round(float(profile_result[c]), 6) for c in TEXT_CATEGORIES},
-                            "labels": list(profile_result.get("labels", [])),
-                            "hits": hits[: ev["profile_terms"]]})
-        # top posts per text category, with their term spans
+                entry = {"kind": "profile",
+                         "scores": {c: round(float(profile_result[c]), 6) for c in TEXT_CATEGORIES},
+                         "labels": list(profile_result.get("labels", [])),
+                         "hits": hits[: ev["profile_terms"]]}
+                _count_omitted(entry, max(0, len(hits) - ev["profile_terms"]) + omitted)
+                out.append(entry)
+        # top posts per text category, with their term spans; a post among the top of both
+        # categories is one entry ("category" / "score": where it came first; "categories": all)
         if text_results is not None:
+            listed: dict[int, dict] = {}
             for c in TEXT_CATEGORIES:
-                ranked = sorted(((s[c], i) for i, s in enumerate(a["post_scores"]) if s[c] is not None
-                                 and s[c] >= self.post_thresholds[c]), reverse=True)[: ev["top_posts"]]
-                for score, i in ranked:
+                flagged = sorted(((s[c], i) for i, s in enumerate(a["post_scores"]) if s[c] is not None
+                                  and s[c] >= self.post_thresholds[c]), reverse=True)
+                for score, i in flagged[: ev["top_posts"]]:
+                    if i in listed:
+                        listed[i]["categories"][c] = round(score, 6)
+                        continue
                     post = account.posts[i]
                     # terms, minor signals, top n-grams: everything but contacts (listed per account below)
-                    terms = [e for e in text_results[i].get("evidence", ())
-                             if e.get("kind") != "contact"][: ev["terms_per_post"]]
+                    terms, omitted = [], 0
+                    for e in text_results[i].get("evidence", ()):
+                        kind = e.get("kind")
+                        if kind == "omitted":
+                            omitted += e.get("omitted", 0) if e.get("what") != "contact" else 0
+                        elif kind != "contact":
+                            terms.append(e)
+                    omitted += max(0, len(terms) - ev["terms_per_post"])
+                    terms = terms[: ev["terms_per_post"]]
                     excerpt, ex_off = self._excerpt(post.text, [t["span"] for t in terms if t.get("span")])
-                    out.append({"kind": "post", "category": c, "post_id": post.id, "score": round(score, 6),
-                                "terms": terms, "excerpt": excerpt, "excerpt_offset": ex_off})
-        # contacts: repeated or in flagged posts, most repeated first
+                    entry = {"kind": "post", "category": c, "post_id": post.id, "score": round(score, 6),
+                             "categories": {c: round(score, 6)},
+                             "terms": terms, "excerpt": excerpt, "excerpt_offset": ex_off}
+                    _count_omitted(entry, omitted)
+                    listed[i] = entry
+                    out.append(entry)
+                if len(flagged) > ev["top_posts"]:
+                    out.append(_omitted("post", len(flagged) - ev["top_posts"], category=c))
+        # contacts: repeated or in flagged posts, most repeated first, each once with its count
         cands = sorted(a["contacts"].items(), key=lambda kv: (-kv[1]["implicated"], -len(kv[1]["where"]), kv[0]))
+        cands = [kv for kv in cands if kv[1]["implicated"] or len(kv[1]["where"]) >= 2]
         for (ctype, value), e in cands[: ev["contacts"]]:
-            if not e["implicated"] and len(e["where"]) < 2:
-                continue
             where = e["where"]
-            out.append({"kind": "contact", "type": ctype, "value": value,
-                        "in_profile": -1 in where, "count": len(where),
-                        "post_ids": [account.posts[i].id for i in where if i >= 0][: ev["contact_posts"]],
-                        "in_flagged_post": e["implicated"]})
+            post_ids = [account.posts[i].id for i in where if i >= 0]
+            entry = {"kind": "contact", "type": ctype, "value": value,
+                     "in_profile": -1 in where, "count": len(where),
+                     "post_ids": post_ids[: ev["contact_posts"]],
+                     "in_flagged_post": e["implicated"]}
+            if not e["rule_where"]:
+                entry["extended"] = True  # evidence-only phone format: not counted by the rule
+            _count_omitted(entry, len(post_ids) - ev["contact_posts"])
+            out.append(entry)
+        if len(cands) > ev["contacts"]:
+            out.append(_omitted("contact", len(cands) - ev["contacts"]))
         # images: the flagged ones first (each with its score), then the best of the rest
         if image_results is not None:
             t_img = self.post_thresholds[LEWD_IMAGES]
@@ -508,8 +545,23 @@ class AccountModel:
                 # even low scores: the reviewer sees the maximum
                 out.append({"kind": "image", "post_id": account.posts[i].id, "path": account.posts[i].images[j],
                             "score": round(s, 6), "flagged": s >= t_img})
+            if len(a["image_scores"]) > ev["images"]:
+                out.append(_omitted("image", len(a["image_scores"]) - ev["images"]))
         out.extend(esc_entries[: ev["escalations"]])
+        if len(esc_entries) > ev["escalations"]:
+            out.append(_omitted("escalation", len(esc_entries) - ev["escalations"]))
         return out
+
+
+def _omitted(what: str, n: int, **extra) -> dict:
+    """The evidence entry that says ``n`` entries of kind ``what`` were left out of the verdict's evidence."""
+    return {"kind": "omitted", "what": what, **extra, "omitted": n}
+
+
+def _count_omitted(entry: dict, n: int) -> None:
+    """``entry["omitted"] = n`` when a list inside ``entry`` (terms, hits, post ids) left ``n`` out."""
+    if n > 0:
+        entry["omitted"] = n
 
 
 

@@ -15,6 +15,19 @@ text (for evidence) and a canonical value (to group accounts by handle).
 A bare number is reported only when it is a Chinese mobile number
 (``1[3-9]`` + 9 digits); other numbers need a cue (QQ words before or after,
 a WeChat cue), so prices, dates and order numbers stay out.
+
+Two sets of formats. ``formats="model"`` (the default) is what the text model's
+:class:`ContactFeatures` were fitted on and what :func:`cleanclf.compat.feature_fingerprint`
+hashes: it must not change without retraining. ``formats="evidence"`` adds phone
+numbers in common non-Chinese national formats (after a cue word such as "call" /
+"text" / "tel" / "电话", North American with ``+1`` or a bracketed area code, a bare
+10-digit North American number, UK mobiles, spelled-out digits); it feeds only what a
+reviewer reads (evidence and the verdict's contact list), never a model feature.
+
+>>> [(c.type, c.value) for c in extract_contacts("call 555-0100")]
+[]
+>>> [(c.type, c.value) for c in extract_contacts("call 555-0100", formats="evidence")]
+[('phone', '5550100')]
 """
 
 from __future__ import annotations
@@ -29,11 +42,13 @@ from typing import Iterable
 from ..errors import InputError, InputTypeError, describe
 from .normalize import as_texts, normalize, normalize_with_offsets
 
-__all__ = ["Contact", "extract_contacts", "find_contact_spans", "contacts_from_spans", "ContactFeatures",
-           "CONTACT_TYPES"]
+__all__ = ["Contact", "extract_contacts", "find_contact_spans", "find_evidence_phone_spans", "contacts_from_spans",
+           "ContactFeatures", "CONTACT_TYPES", "CONTACT_FORMATS"]
 
 #: Every value :attr:`Contact.type` can take.
 CONTACT_TYPES = ("phone", "qq", "wechat", "url", "telegram", "email", "handle", "route")
+#: Values of the ``formats`` argument: the model's formats, or those plus the evidence-only phone formats.
+CONTACT_FORMATS = ("model", "evidence")
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,117 @@ _ROUTE = (
     # "加微信" / "加qq" with no handle after it: the handle is elsewhere.
     r"|加(?:微信|qq)(?![\s:=]{0,3}[a-z0-9])"
 )
+
+
+# ---------------------------------------------------------------------------
+# Evidence-only phone formats. NOT model features: the fitted text model and the
+# bundle's feature fingerprint know only _patterns(); these run after them and
+# take only spans that no model contact overlaps, so the model's contacts stay
+# exactly what they are.
+# ---------------------------------------------------------------------------
+
+# Words and symbols that announce a phone number (normalised text is lower case).
+_PHONE_CUE = (r"(?:call|text|txt|tel|phone|ph|cell|mobile|mob|whatsapp|sms|ring|dial|contact|hotline|book|"
+              r"☎|📞|📱|电话|手机|致电|来电|热线)")
+_PHONE_CUE_NEEDS = "ctpwsrdbmh☎📞📱电手致来热"
+_DIGIT_WORDS = {"zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                "six": "6", "seven": "7", "eight": "8", "nine": "9"}
+_DIGIT_TOKEN = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\d{1,4})"
+_DIGIT_WORD_RE = re.compile(r"zero|oh|one|two|three|four|five|six|seven|eight|nine")
+# Right before a bare number: it is an order, an ID, a price or a count, not a phone.
+_ID_CUE = re.compile(r"(?:order|invoice|ref|id|no|number|num|tracking|acct|account|code|订单|单号|编号|工号|"
+                     r"学号|账号|卡号|身份证|[#№$¥€£])\W{0,3}$")
+_COUNT = "0123456789"
+_SPELLED = 47        # priority of the spelled-out digits rule
+_BARE = (48, 52)     # bare national numbers (10-digit North American, UK mobile)
+_BARE_NANP = 48
+_DATE8 = re.compile(r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])|"
+                    r"(?:0[1-9]|[12]\d|3[01])(?:0[1-9]|[12]\d|3[01])(?:19|20)\d\d")
+_UNIT_AFTER = re.compile(r"\s?(?:元|块|次|人|个|views?|times|people|likes|followers|usd|dollars|pcs)(?![a-z])")
+# Every evidence-only phone has 7+ digits or a few spelled digit words: a text with neither skips them.
+_DIGIT = re.compile(r"\d")
+# A bare 10-digit number next to Chinese text is more often a QQ number ("染 29525 28774 乞鹅"):
+# there it needs a cue.
+_CJK_NEAR = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff]")
+
+
+@lru_cache(maxsize=1)
+def _evidence_patterns() -> list[tuple[str, int, re.Pattern, frozenset]]:
+    """Like :func:`_patterns`, for the evidence-only phone formats. The normaliser has
+    already joined "555-0100", "138 0000 0000", "5 5 5 0 1 0 0" into one digit run. The
+    value is the national number: a country code stays outside the group, so
+    "+1 555 010 0100" and "(555) 010-0100" compare equal."""
+    specs = [
+        # After a phone cue ("call 555-0100", "text me at ...", "tel:", "电话"): 7 to 12 digits
+        # with an optional country code and bracketed area code (a Chinese mobile is the model's).
+        ("phone", 56, rf"(?<![a-z]){_PHONE_CUE}(?:\s{{0,2}}(?:me|now|us))?(?:\s{{0,2}}(?:at|on))?[\s:#.=>-]{{0,3}}"
+                      r"(?!\+?(?:86)?1[3-9]\d{9}(?!\d))(?:\+\d{1,3}\s?)?(?P<v>(?:\(\d{2,4}\)\s?)?\d{7,12})(?!\d)(?![.,:]\d)"),
+        # North American with a country code ("+1 555 010 0100") or a bracketed area code.
+        ("phone", 54, r"\+1\s?(?P<v>(?:\([2-9]\d{2}\)\s?|[2-9]\d{2})\d{7})(?!\d)"),
+        ("phone", 53, r"(?<![\d)])(?P<v>\([2-9]\d{2}\)\s?\d{7})(?!\d)"),
+        # A UK mobile ("07700 900123", "+44 7700 900123") and a bare 10-digit North American
+        # number ("555 010 0100"); _keep_phone drops those right after an order / ID / price cue.
+        ("phone", 52, r"(?<![\d#a-z_$¥€£.,/:])(?:\+44\s?(?:\(0\))?|\+?(?<!\d)0)(?P<v>7[1-9]\d{2}\s?\d{6})(?!\d)(?![.,:/]\d)"),
+        ("phone", 48, r"(?<![\d#+a-z_$¥€£.,/:])(?P<v>[2-9]\d{9})(?!\d)(?![.,:/]\d)"),
+        # Spelled-out digits ("five five five zero one zero zero", "five five five, zero one ..."),
+        # maybe mixed with digit groups.
+        ("phone", _SPELLED, rf"(?<![a-z0-9])(?P<v>{_DIGIT_TOKEN}(?:[\s,.-]{{1,2}}{_DIGIT_TOKEN}){{2,15}})(?![a-z0-9])"),
+    ]
+    needs = (_PHONE_CUE_NEEDS, "+", "(", "7", "23456789", "oei")  # every spelled digit word has o, e or i
+    assert len(needs) == len(specs)
+    return [(t, p, re.compile(rx), frozenset(n)) for (t, p, rx), n in zip(specs, needs)]
+
+
+def _phone_digits(value: str) -> str:
+    return _DIGIT_ONLY.sub("", _DIGIT_WORD_RE.sub(lambda m: _DIGIT_WORDS[m.group()], value))
+
+
+def _keep_phone(priority: int, ntext: str, m: re.Match) -> bool:
+    """Whether a candidate of an evidence-only phone rule is a phone number: 7 to 12 digits,
+    not a date (an 8-digit YYYYMMDD / DDMMYYYY run: the normaliser joins "2026-12-07"), a
+    bare or spelled number not right after an order / ID / price cue nor before a unit, a bare
+    10-digit number not next to Chinese text, and spelled-out digits with at least three spelled
+    words and not a plain count ("one two three ...")."""
+    value = m.group("v")
+    digits = _phone_digits(value)
+    if not 7 <= len(digits) <= 12 or (len(digits) == 8 and _DATE8.fullmatch(digits)):
+        return False
+    if priority == _SPELLED:
+        if len(_DIGIT_WORD_RE.findall(value)) < 3:
+            return False
+        if digits in _COUNT or digits in _COUNT[::-1]:
+            return False
+    if priority in _BARE or priority == _SPELLED:
+        if _ID_CUE.search(ntext, max(0, m.start() - 16), m.start()):
+            return False
+        if _UNIT_AFTER.match(ntext, m.end()):
+            return False
+    if priority == _BARE_NANP and _CJK_NEAR.search(ntext, max(0, m.start() - 6), m.end() + 6):
+        return False
+    return True
+
+
+def find_evidence_phone_spans(ntext: str, taken: list[tuple[int, int, str, str]] | None = None
+                              ) -> list[tuple[int, int, str, str]]:
+    """Phone numbers in the evidence-only formats, as :func:`find_contact_spans` spans that
+    overlap none of ``taken`` (the model's contacts of the same ``ntext``) nor each other.
+
+    >>> find_evidence_phone_spans(normalize("text me at (555) 010-0100"))
+    [(0, 24, 'phone', '(555) 0100100')]
+    >>> find_evidence_phone_spans(normalize("order #5550100100 on 2026-12-07"))
+    []
+    """
+    if len(_DIGIT.findall(ntext)) < 7 and len(_DIGIT_WORD_RE.findall(ntext)) < 3:
+        return []
+    present = set(ntext)
+    found: list[tuple[int, int, int, str, str]] = []
+    for kind, priority, pattern, needs in _evidence_patterns():
+        if needs.isdisjoint(present):
+            continue
+        for m in pattern.finditer(ntext):
+            if _keep_phone(priority, ntext, m):
+                found.append((priority, m.start(), m.end(), kind, m.group("v")))
+    return _resolve(found, taken)
 
 
 @lru_cache(maxsize=1)
@@ -129,7 +255,9 @@ _URL_DOTS = re.compile(r"\s?(?:\(dot\)|\[dot\]|(?<![a-z0-9])dot(?![a-z0-9])|。|
 
 
 def _canonical(kind: str, value: str) -> str:
-    if kind in ("phone", "qq"):
+    if kind == "phone":
+        return _phone_digits(value)  # the same digits as before for every model phone (no digit words in them)
+    if kind == "qq":
         return _DIGIT_ONLY.sub("", value)
     if kind == "wechat":
         return value.replace(" ", "")
@@ -138,16 +266,29 @@ def _canonical(kind: str, value: str) -> str:
     return value
 
 
-def find_contact_spans(ntext: str) -> list[tuple[int, int, str, str]]:
+def find_contact_spans(ntext: str, formats: str = "model") -> list[tuple[int, int, str, str]]:
     """Contacts in already-normalised text: ``[(start, end, type, raw value)]`` without overlaps.
 
     ``ntext`` must be ``normalize(text)``; spans are into it (map them back with
     :func:`contacts_from_spans`). The cheap half of :func:`extract_contacts`: types and
-    counts without offset tracking.
+    counts without offset tracking. ``formats="model"`` finds what the text model's
+    features were fitted on; ``"evidence"`` adds, after those, the evidence-only phone
+    formats (:func:`find_evidence_phone_spans`).
 
     >>> find_contact_spans(normalize("加-薇 ABC123"))
     [(1, 10, 'wechat', 'abc123')]
+    >>> find_contact_spans(normalize("call 555-0100"), formats="evidence")
+    [(0, 12, 'phone', '5550100')]
     """
+    if formats not in CONTACT_FORMATS:
+        raise InputError(f"formats must be one of {list(CONTACT_FORMATS)}, got {describe(formats)}")
+    spans = _model_spans(ntext)
+    if formats == "evidence":
+        spans = spans + find_evidence_phone_spans(ntext, spans)
+    return spans
+
+
+def _model_spans(ntext: str) -> list[tuple[int, int, str, str]]:
     found: list[tuple[int, int, int, str, str]] = []  # (priority, start, end, type, value)
     present = _triggers().intersection(ntext)  # one C-level pass instead of a regex scan per pattern
     for kind, priority, pattern, needs in _patterns():
@@ -156,14 +297,21 @@ def find_contact_spans(ntext: str) -> list[tuple[int, int, str, str]]:
         for m in pattern.finditer(ntext):
             # The whole match is the evidence (cue included), the group the value.
             found.append((priority, m.start(), m.end(), kind, m.group("v")))
+    return _resolve(found)
+
+
+def _resolve(found: list[tuple[int, int, int, str, str]], taken: list[tuple[int, int, str, str]] | None = None
+             ) -> list[tuple[int, int, str, str]]:
+    """The candidates ``(priority, start, end, type, value)`` that win, as spans: highest
+    priority first, then leftmost, then longest; none overlaps another nor ``taken``."""
     if not found:
         return []
-    # Highest priority first, then leftmost, then longest; drop overlaps.
     found.sort(key=lambda f: (-f[0], f[1], -(f[2] - f[1])))
     # Taken spans are disjoint: keep them sorted and test only the two neighbours
     # (a scan of all of them was quadratic on "加微信加微信..." with thousands of hits).
-    starts: list[int] = []
-    ends: list[int] = []
+    pairs = sorted((s, e) for s, e, *_ in taken or ())
+    starts: list[int] = [s for s, _ in pairs]
+    ends: list[int] = [e for _, e in pairs]
     out: list[tuple[int, int, str, str]] = []
     for _priority, s, e, kind, value in found:
         k = bisect.bisect_right(starts, s)
@@ -175,10 +323,11 @@ def find_contact_spans(ntext: str) -> list[tuple[int, int, str, str]]:
     return out
 
 
-def extract_contacts(text: str) -> list[Contact]:
+def extract_contacts(text: str, formats: str = "model") -> list[Contact]:
     """Return the contacts in ``text``, ordered by position, without overlaps.
 
-    Never raises on a ``str``; raises ``TypeError`` for anything else.
+    Never raises on a ``str``; raises ``TypeError`` for anything else. ``formats``: see
+    :func:`find_contact_spans` (``"evidence"`` adds common non-Chinese phone formats).
 
     >>> [(c.type, c.value) for c in extract_contacts("一三八 零零零零 零零零零, 看名字")]
     [('phone', '13800000000'), ('route', '看名字')]
@@ -187,11 +336,13 @@ def extract_contacts(text: str) -> list[Contact]:
     """
     if not isinstance(text, str):
         raise InputTypeError(f"text must be a str, got {describe(text)}")
+    if formats not in CONTACT_FORMATS:
+        raise InputError(f"formats must be one of {list(CONTACT_FORMATS)}, got {describe(formats)}")
     if not text:
         return []
     # Find on the fast normalised text first (same text as the offset path, by the
     # normaliser's invariant); pay for offset tracking only when something was found.
-    return contacts_from_spans(text, find_contact_spans(normalize(text)))
+    return contacts_from_spans(text, find_contact_spans(normalize(text), formats))
 
 
 def contacts_from_spans(text: str, spans: list[tuple[int, int, str, str]], norm=None) -> list[Contact]:

@@ -42,6 +42,8 @@ ESCALATE_FRACTION = 0.5
 # to a few tens of MB (batch memory measurements: the cache was what grew).
 DEFAULT_CACHE_SIZE = 20_000
 _TOP_NGRAMS = 3
+# At most this many lexicon terms and as many contacts per text; an "omitted" entry counts the rest.
+_MAX_ENTRIES = 20
 
 
 class TextModel:
@@ -250,15 +252,25 @@ class TextModel:
             contacts_fired = "contacts" not in blocks or _any(xrow, blocks["contacts"])
         nz = None
         contacts = []
+        from .contacts import contacts_from_spans, find_contact_spans, find_evidence_phone_spans
+
         if "contacts" not in blocks or contacts_fired:
-            from .contacts import contacts_from_spans, find_contact_spans
             from .normalize import normalize
 
             if found is None:
                 found = find_contact_spans(normalize(clipped))
-            if found:
-                nz = _offsets(clipped)
-                contacts = contacts_from_spans(clipped, found, nz)
+        else:
+            found = []
+        # Phone formats the model was not fitted on (see cleanclf.text.contacts): evidence only,
+        # marked "extended" so the account rule keeps counting the model's contacts alone.
+        # Found on ``normed`` (normalize(clipped)), around the model's spans, never replacing one.
+        extended = find_evidence_phone_spans(normed, found) if normed else []
+        if found or extended:
+            nz = _offsets(clipped)
+            contacts = [(c, False) for c in contacts_from_spans(clipped, found, nz)]
+            if extended:
+                contacts += [(c, True) for c in contacts_from_spans(clipped, extended, nz)]
+                contacts.sort(key=lambda ce: (ce[0].start, ce[0].end))
         evidence: list[dict] = []
         if labels or escalate or near:
             if nz is None:
@@ -268,7 +280,7 @@ class TextModel:
         elif contacts:
             # Clearly benign text: only its contacts (accounts count handles repeated across
             # posts); terms and n-grams explain flags, and skipping them spares the offset map.
-            evidence = [_contact_entry(c) for c in contacts[:20]]
+            evidence = _contact_entries(contacts)
         return {
             **scores,
             "labels": labels,
@@ -299,6 +311,7 @@ class TextModel:
             ctx = self._context(blocks)
         ev: list[dict] = []
         merged: dict[tuple[int, int], dict] = {}
+        skipped: set[tuple[int, int]] = set()
         for h in hits:
             # A term can be hit by a literal and a regex line of another list: one entry per span.
             if (h.start, h.end) in merged:
@@ -306,11 +319,12 @@ class TextModel:
                 entry["lists"] = sorted(set(entry["lists"]) | set(h.lists))
                 entry["categories"] = sorted(set(entry["categories"]) | {list_category(n) or "" for n in h.lists} - {""})
                 continue
-            if len(merged) >= 20:
-                continue
             cats = sorted({list_category(n) or "" for n in h.lists} - {""})
             if not cats:
                 continue  # context lists (ordinary ads, services, insults) explain no flag
+            if len(merged) >= _MAX_ENTRIES:
+                skipped.add((h.start, h.end))
+                continue
             s, e = nz.to_original(h.start, h.end)
             entry = {"kind": "term", "term": h.term, "text": clipped[s:e], "span": [s, e],
                      "lists": sorted(h.lists), "categories": cats}
@@ -319,16 +333,30 @@ class TextModel:
                 entry["meaning"] = meaning
             merged[(h.start, h.end)] = entry
         ev.extend(sorted(merged.values(), key=_span_key))
-        ev.extend(_contact_entry(c) for c in contacts[:20])
+        if skipped:
+            ev.append(_omitted("term", len(skipped)))
+        ev.extend(_contact_entries(contacts))
         for term, s0, e0 in minors:
             s, e = nz.to_original(s0, e0)
             ev.append({"kind": "minor_signal", "term": term, "text": clipped[s:e], "span": [s, e]})
+        # n-grams read as the words they sit in; one already shown (a lexicon term, or an
+        # n-gram of another category) is not shown again
+        shown = [tuple(t["span"]) for t in merged.values()]
+        contact_spans = [(c.start, c.end) for c, _ in contacts]
         for cat in labels:
-            ev.extend(self._top_ngrams(cat, nz, clipped, xrow, blocks.get("chars"), ctx=ctx))
+            ev.extend(self._top_ngrams(cat, nz, clipped, xrow, blocks.get("chars"), ctx=ctx,
+                                       shown=shown, contacts=contact_spans))
         return ev
 
-    def _top_ngrams(self, category: str, nz, clipped: str, xrow, block, *, ctx=None) -> list[dict]:
-        """The character n-grams that pushed this text's score up most (coef x tf-idf)."""
+    def _top_ngrams(self, category: str, nz, clipped: str, xrow, block, *, ctx=None, shown=None,
+                    contacts=()) -> list[dict]:
+        """The character n-grams that pushed this text's score up most (coef x tf-idf), each
+        shown as the text it sits in (:func:`_readable_span`: whole words in Latin script, the
+        n-gram itself in Chinese). An n-gram whose text is already in ``shown`` (spans; the
+        new ones are added), or one that reads as punctuation or digits outside a contact
+        (``contacts``: spans in ``clipped``), is left out."""
+        if shown is None:
+            shown = []
         if ctx is None:
             ctx = self._context(self._blocks())
         chars = ctx.chars
@@ -343,7 +371,7 @@ class TextModel:
         contrib = val * coef[idx]
         # The fast vectorizer's column -> n-gram list; sklearn's get_feature_names_out otherwise.
         names = ctx.names if ctx.names is not None else self._ngram_names(chars)
-        out = []
+        out: list[dict] = []
         for k in np.argsort(-contrib)[:_TOP_NGRAMS]:
             if contrib[k] <= 0:
                 break
@@ -352,8 +380,25 @@ class TextModel:
             if pos < 0 or not gram.strip():
                 continue
             s, e = nz.to_original(pos, pos + len(gram))
-            out.append({"kind": "ngram", "category": category, "ngram": gram, "text": clipped[s:e],
-                        "span": [s, e], "weight": round(float(contrib[k]), 4)})
+            span = _readable_span(clipped, s, e, contacts)
+            if span is None or any(a <= span[0] and span[1] <= b for a, b in shown):
+                continue  # no word, or text already shown
+            s, e = span
+            # overlapping n-grams of this category ("服务包", "务包") are one entry, for the
+            # text they cover together; it keeps the strongest n-gram and its weight
+            for entry in out:
+                a, b = entry["span"]
+                if a < e and s < b:
+                    shown.remove((a, b))
+                    s, e = min(a, s), max(b, e)
+                    entry["span"], entry["text"] = [s, e], clipped[s:e]
+                    break
+            else:
+                entry = None
+            shown.append((s, e))
+            if entry is None:
+                out.append({"kind": "ngram", "category": category, "ngram": gram, "text": clipped[s:e],
+                            "span": [s, e], "weight": round(float(contrib[k]), 4)})
         return out
 
 def _linear(calibrated):
@@ -373,8 +418,69 @@ def _linear(calibrated):
     return None
 
 
-def _contact_entry(c) -> dict:
-    return {"kind": "contact", "type": c.type, "value": c.value, "text": c.raw, "span": [c.start, c.end]}
+def _contact_entry(c, extended: bool = False) -> dict:
+    entry = {"kind": "contact", "type": c.type, "value": c.value, "text": c.raw, "span": [c.start, c.end]}
+    if extended:
+        # found by the evidence-only phone formats: no model feature, not counted by the account rule
+        entry["extended"] = True
+    return entry
+
+
+def _contact_entries(contacts: list) -> list[dict]:
+    """Evidence entries of ``[(Contact, extended)]``: the first :data:`_MAX_ENTRIES`, then how many were left out."""
+    out = [_contact_entry(c, x) for c, x in contacts[:_MAX_ENTRIES]]
+    if len(contacts) > _MAX_ENTRIES:
+        out.append(_omitted("contact", len(contacts) - _MAX_ENTRIES))
+    return out
+
+
+def _omitted(what: str, n: int, **extra) -> dict:
+    """The evidence entry that says ``n`` entries of kind ``what`` were left out of a list."""
+    return {"kind": "omitted", "what": what, **extra, "omitted": n}
+
+
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return 0x2E80 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or o >= 0x20000
+
+
+def _is_word(ch: str) -> bool:
+    """A character of a space-separated word (Latin, Cyrillic, Greek, full-width letters, digits)."""
+    return ch.isalnum() and not _is_cjk(ch)
+
+
+def _readable_span(text: str, s: int, e: int, contacts=()) -> tuple[int, int] | None:
+    """The span a reviewer reads for the n-gram at ``text[s:e]`` (a span of the original text):
+    trimmed of punctuation and spaces, widened to whole words where it touches a word of a
+    space-separated script ("vai" -> "available", "rl " -> "girl"; Chinese has no spaces, so
+    an n-gram of Chinese characters stays as it is). Punctuation and digits alone ("", " 55")
+    are no term: ``None``, unless they lie in a contact (spans in ``contacts``), which is then
+    the span.
+
+    >>> t = "Available tonight, call 555-0100"
+    >>> [t[a:b] for a, b in (_readable_span(t, 1, 4), _readable_span(t, 8, 11))]
+    ['Available', 'Available tonight']
+    >>> _readable_span(t, 17, 19) is None, _readable_span(t, 23, 26, [(19, 32)])
+    (True, (19, 32))
+    """
+    while s < e and not (text[s].isalnum()):
+        s += 1
+    while e > s and not (text[e - 1].isalnum()):
+        e -= 1
+    if s >= e:
+        return None
+    if _is_word(text[s]):
+        while s > 0 and _is_word(text[s - 1]):
+            s -= 1
+    if _is_word(text[e - 1]):
+        while e < len(text) and _is_word(text[e]):
+            e += 1
+    if not any(ch.isalpha() for ch in text[s:e]):
+        for a, b in contacts:
+            if a < e and s < b:
+                return (a, b)
+        return None
+    return (s, e)
 
 
 class _Context(NamedTuple):
