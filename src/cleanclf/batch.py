@@ -43,6 +43,7 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .accounts import error_verdict
@@ -273,7 +274,8 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
         directory = models.resolve(model if model is not None else "default", trust=trust)
         manifest = models.verify_bundle(directory)
         model_id = f"{manifest.get('name', 'unsaved')}@{manifest.get('version', '0')}"
-        return None, ("load", str(directory)), model_id
+        # absolute: a relative directory without a separator ("./m" -> "m") would load as a bundle name
+        return None, ("load", str(Path(directory).absolute())), model_id
     if not hasattr(model, "score_texts") or not hasattr(model, "model_id"):
         raise InputError(f"model: expected None, a bundle name/path or a Classifier, got {describe(model)}")
     directory = getattr(model, "directory", None)

@@ -194,6 +194,9 @@ def _add_train_commands(subparsers) -> None:
                    help="sample weight of a source's rows (repeatable; default 1)")
     t.add_argument("--no-frozen-test", action="store_true",
                    help="train and tune on the frozen test split too (its figures are then no longer held out)")
+    t.add_argument("--base", default="default", metavar="NAME|PATH",
+                   help="bundle whose image and account components the new bundle keeps when --out lacks them "
+                        "(default: default; 'none': a text-only bundle, which scores no images)")
     t.add_argument("--name", default=None)
     t.add_argument("--version", default=None)
     t.set_defaults(func=_cli_train)
@@ -230,12 +233,20 @@ def _cli_train(args) -> int:
         synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
         exclude_licences=args.exclude_licence, frozen_test=not args.no_frozen_test, name=args.name,
         version=args.version, C=args.C, classifier=args.classifier,
-        words=args.words, slang=not args.no_slang, **extra)
+        words=args.words, slang=not args.no_slang, base=None if args.base.lower() == "none" else _bundle_arg(args.base),
+        **extra)
     for split, rep in man["components"]["text"]["metrics"].items():
         for c, r in rep["categories"].items():
             print(f"{split:5s} {c:15s} P={r['precision']:.3f} R={r['recall']:.3f} F1={r['f1']:.3f}")
-    print(f"wrote {args.out} ({man['name']}@{man['version']})")
+    missing = [c for c in ("text", "image", "account") if c not in man["components"]]
+    print(f"wrote {args.out} ({man['name']}@{man['version']}; components: {', '.join(man['components'])}"
+          + (f"; lacks: {', '.join(missing)}" if missing else "") + ")")
     return 0
+
+
+def _bundle_arg(value: str):
+    """A bundle name stays a name; anything with a path separator is a directory."""
+    return Path(value) if ("/" in value or os.sep in value) else value
 
 
 def _cli_evaluate(args) -> int:
