@@ -121,6 +121,34 @@ _ACCOUNT_SET = frozenset(ACCOUNT_FIELDS)
 _PROFILE_SET = frozenset(PROFILE_FIELDS)
 _POST_SET = frozenset(POST_FIELDS)
 
+# Names that can only mean content cleanclf scores (post text, images, the posts list). When the
+# field itself is absent and one of these holds a value, the record is an error row even without
+# strict: reading it as "no text" / "no posts" would give a clean verdict for content never seen.
+# Weaker look-alikes (status, comment, description, media...) stay warnings with a suggestion.
+_CONTENT_ALIASES = {
+    "text": frozenset({"text", "content", "contents", "message", "messages", "msg", "body", "caption",
+                       "post_text", "text_content", "txt", "tweet", "weibo"}),
+    "images": frozenset({"images", "image", "img", "imgs", "pic", "pics", "picture", "pictures", "photo", "photos",
+                         "image_paths", "image_urls", "images_paths", "image_list"}),
+    "posts": frozenset({"posts", "post", "post_list", "items", "feed", "statuses", "tweets"}),
+}
+
+
+def _norm(name: Any) -> str:
+    return str(name).strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def _lost_content(d: dict, canon: str, where: str, line_no, aid, context: str = "field") -> None:
+    """Raise when ``d`` has no ``canon`` field but holds content under a name that can only mean it."""
+    if d.get(canon) not in (None, "", []):
+        return
+    for k, v in d.items():
+        if k != canon and v not in (None, "", [], {}) and _norm(k) in _CONTENT_ALIASES[canon]:
+            have = "is empty" if canon in d else "is missing"
+            raise record_error(line_no, f"{where}{_show(k)}: unknown {context}; did you mean {canon}? ({canon} {have} "
+                               f"and {_show(k)} holds a {type(v).__name__}: rename it to {canon}; not scored, "
+                               "as a verdict without that content would look clean)", aid)
+
 
 def suggest_field(name: Any, context: str) -> str | None:
     """The field an unknown ``name`` probably meant in ``context`` (``"account"``, ``"profile"``,
@@ -421,12 +449,20 @@ def parse_record(obj: Any, line_no: int | None = None, *, strict: bool = False) 
     Traceback (most recent call last):
     ...
     cleanclf.errors.RecordError: posts[0].text: expected a string or null, got 5 (int)
-    >>> parse_record({"account_id": "u1", "posts": [{"content": "hi"}]}).warnings
-    ['[unknown_post_field] content: unknown post field; did you mean text? (its value was not read)']
-    >>> parse_record({"account_id": "u1", "posts": [{"content": "hi"}]}, line_no=4, strict=True)
+    >>> parse_record({"account_id": "u1", "posts": [{"text": "hi", "pid": "p1"}]}).warnings
+    ['[unknown_post_field] pid: unknown post field; did you mean id? (its value was not read)']
+    >>> parse_record({"account_id": "u1", "posts": [{"text": "hi", "pid": "p1"}]}, line_no=4, strict=True)
     Traceback (most recent call last):
     ...
-    cleanclf.errors.RecordError: line 4: [unknown_post_field] content: unknown post field; did you mean text?; rejected in strict mode (the record is not scored)
+    cleanclf.errors.RecordError: line 4: [unknown_post_field] pid: unknown post field; did you mean id?; rejected in strict mode (the record is not scored)
+
+    A post whose text (or images, or an account whose posts) sits under a name that can only
+    mean it is an error row even without ``strict``: scoring it as empty would hide the content.
+
+    >>> parse_record({"account_id": "u1", "posts": [{"content": "hi"}]}, line_no=2)
+    Traceback (most recent call last):
+    ...
+    cleanclf.errors.RecordError: line 2: posts[0].content: unknown post field; did you mean text? (text is missing and content holds a str: rename it to text; not scored, as a verdict without that content would look clean)
     """
     if isinstance(obj, Account):
         if strict and obj.warnings:
@@ -461,6 +497,7 @@ def parse_record(obj: Any, line_no: int | None = None, *, strict: bool = False) 
         "nickname": _opt_str(profile.get("nickname"), "profile.nickname", line_no, aid),
         "bio": _opt_str(profile.get("bio"), "profile.bio", line_no, aid),
     }
+    _lost_content(obj, "posts", "", line_no, aid, "account field")
     raw_posts = obj.get("posts")
     if raw_posts is None:
         raw_posts = []
@@ -477,6 +514,8 @@ def parse_record(obj: Any, line_no: int | None = None, *, strict: bool = False) 
         else:  # the accepted alias (POST_ALIASES)
             pid, id_where = p.get("post_id"), f"{where}.post_id"
         if not p.keys() <= _POST_SET:
+            _lost_content(p, "text", f"{where}.", line_no, aid, "post field")
+            _lost_content(p, "images", f"{where}.", line_no, aid, "post field")
             for k in p:
                 if k not in _POST_SET and not (k == "post_id" and "id" not in p):
                     unknown[k] = unknown.get(k, 0) + 1
@@ -629,8 +668,9 @@ def check_table_columns(names, what: str = "table") -> None:
     columns it has and the ones expected (``what`` says which table: ``"CSV header"``...).
 
     Refused: no ``account_id`` column; a column name that appears twice; a ``posts`` column
-    (nested records belong in JSONL); no ``text`` column while another column looks like one
-    (``message``, ``content``...: scoring would see every post as empty); no content column at
+    (nested records belong in JSONL); no ``text`` (``images``) column while another column can only
+    mean it (``message``, ``content``, ``Text``...; ``pics``, ``image``...: scoring would see every
+    post as empty; weaker look-alikes such as ``comment`` are warnings); no content column at
     all (none of ``text``, ``images``, ``nickname``, ``bio``). A table with ``images`` but no
     ``text`` (image-only) or with only the profile columns is accepted.
 
@@ -652,14 +692,21 @@ def check_table_columns(names, what: str = "table") -> None:
         raise InputError(f"input: {what} has a 'posts' column: tables hold one post per row (nested account "
                          f"records with profile/posts are read from JSONL, or by cleanclf.spark); {found}")
     source, _ = _table_plan(tuple(names))
-    if "text" not in source:
-        like = next((n for n in names if n not in source.values() and suggest_field(n, "table") == "text"), None)
+    for canon in ("text", "images"):
+        if canon in source:
+            continue
+        # the names that can only mean this content (see _CONTENT_ALIASES; "post" is a text column in a table)
+        strong = _CONTENT_ALIASES[canon] | ({"post"} if canon == "text" else set())
+        like = next((n for n in names if n not in source.values() and _norm(n) in strong), None)
         if like is not None:
-            raise InputError(f"input: {what} has no 'text' column; {like!r} looks like it but is not read as one "
-                             f"(rename it to text); {found}")
-        if not {"images", "nickname", "bio"} & source.keys():
-            raise InputError(f"input: {what} has no content column (text, images, nickname or bio): every post "
-                             f"would score as empty; {found}")
+            raise InputError(f"input: {what} has no {canon!r} column; {like!r} looks like it but is not read as one "
+                             f"(rename it to {canon}); {found}")
+    if not {"text", "images", "nickname", "bio"} & source.keys():
+        maybe = [f"{n!r} -> {suggest_field(n, 'table')}" for n in names
+                 if suggest_field(n, "table") in ("text", "images", "nickname", "bio")]
+        hint = f" (rename the one that holds it: {', '.join(maybe[:5])}?)" if maybe else ""
+        raise InputError(f"input: {what} has no content column (text, images, nickname or bio): every post "
+                         f"would score as empty{hint}; {found}")
 
 
 class Grouper:
