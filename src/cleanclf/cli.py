@@ -502,12 +502,14 @@ def _check_engine_flags(args, spark: bool) -> None:
     if spark:
         given = [f for f, v in (("--jobs", args.jobs), ("--chunk-size", args.chunk_size)) if v is not None]
         if given:
-            raise UsageError(f"{' and '.join(given)}: apply to --engine local only; with --engine spark, "
+            verb = "apply" if len(given) > 1 else "applies"
+            raise UsageError(f"{' and '.join(given)}: {verb} to --engine local only; with --engine spark, "
                              "set --partitions (Spark sizes its own tasks)")
     else:
         given = [f for f, v in (("--master", args.master), ("--partitions", args.partitions)) if v is not None]
         if given:
-            raise UsageError(f"{' and '.join(given)}: apply to --engine spark only; with --engine local, "
+            verb = "apply" if len(given) > 1 else "applies"
+            raise UsageError(f"{' and '.join(given)}: {verb} to --engine spark only; with --engine local, "
                              "set --jobs (and --chunk-size)")
 
 
@@ -533,9 +535,16 @@ def _score_on_spark(args, in_path, out_path, to_stdout, record_path) -> int:
     if record_path is not None:
         _write_json_atomic(record_path, record)
     extra = {"strict": True} if args.strict else {}
-    s = score_file(in_path, out_path, master=args.master or "local[2]", partitions=args.partitions,
-                   images_root=args.images_root, posts=args.posts, model=name, image_mode=args.image_mode,
-                   image_screen=False if args.no_screen else None, trust_model=args.trust_model, **extra)
+    try:
+        s = score_file(in_path, out_path, master=args.master or "local[2]", partitions=args.partitions,
+                       images_root=args.images_root, posts=args.posts, model=name, image_mode=args.image_mode,
+                       image_screen=False if args.no_screen else None, trust_model=args.trust_model, **extra)
+    except BaseException as exc:
+        record.update(status="failed", exit_code=_exit_code_of(exc), finished=_now(),
+                      error=f"{type(exc).__name__}: {exc}")
+        if record_path is not None:
+            _write_json_atomic(record_path, record)
+        raise
     failed, unscored = s.get("images_failed", 0), s.get("images_not_scored", 0)
     scored_images = max(0, s.get("images", 0) - failed - unscored)
     rates = {"records": None if not s["accounts"] else round(s["errors"] / s["accounts"], 6),
@@ -712,13 +721,17 @@ def cmd_score(args, model=None) -> int:
               "(uncalibrated) count rule", notices)
     save()  # before the first verdict line: what --resume checks
 
-    items = iter_records(args.input if in_path is None else in_path, fmt)
-    if done:
-        skipped = sum(1 for _ in itertools.islice(items, done))
-        if skipped < done:
-            save(status="failed", exit_code=EXIT_USAGE, finished=_now())
-            raise UsageError(f"--resume: {args.output} already holds {done} records but the input has only "
-                             f"{skipped} (is it the same input?)")
+    try:
+        # a table the reader cannot use at all (no account_id column...) fails here, before OUT is opened
+        items = iter_records(args.input if in_path is None else in_path, fmt)
+        if done:
+            skipped = sum(1 for _ in itertools.islice(items, done))
+            if skipped < done:
+                raise UsageError(f"--resume: {args.output} already holds {done} records but the input has only "
+                                 f"{skipped} (is it the same input?)")
+    except BaseException as exc:
+        save(status="failed", exit_code=_exit_code_of(exc), finished=_now(), error=f"{type(exc).__name__}: {exc}")
+        raise
     stats = _RunStats()
     warned: set[str] = set()
     t0 = time.monotonic()
@@ -830,9 +843,7 @@ def cmd_image(args, model=None) -> int:
     extra = {"screen": False} if args.no_screen else {}  # duck-typed models need not know the option
     results = clf.score_images(args.paths, mode=args.image_mode, images_root=args.images_root, **extra)
     for path, r in zip(args.paths, results):
-        if isinstance(r.get("lewd_images"), float):  # 6 decimals, like text scores and verdicts
-            r = {**r, "lewd_images": round(r["lewd_images"], 6)}
-        _print_json({"path": path, **r})
+        _print_json(_image_line(path, r))
     failed: dict[str, int] = {}
     for r in results:
         if "error" in r:
@@ -843,6 +854,22 @@ def cmd_image(args, model=None) -> int:
     print(f"cleanclf image: {sum(failed.values())} of {len(results)} images could not be scored "
           f"({_fmt_counts(failed)}); exit {EXIT_ERRORS}", file=sys.stderr)
     return EXIT_ERRORS
+
+
+def _image_line(path, r: dict) -> dict:
+    """One ``cleanclf image`` output line: the same keys for a scored and a failed image
+    (``path, lewd_images, labels, error``; a failed one has ``lewd_images: null``), the score
+    rounded to 6 decimals like text scores and verdicts.
+
+    >>> _image_line("a.jpg", {"lewd_images": 0.123456789, "labels": []})
+    {'path': 'a.jpg', 'lewd_images': 0.123457, 'labels': [], 'error': None}
+    >>> _image_line("b.jpg", {"error": {"type": "ImageError", "message": "no such file"}})["lewd_images"] is None
+    True
+    """
+    score = r.get("lewd_images")
+    return {"path": str(path), **{k: v for k, v in r.items() if k not in ("lewd_images", "labels", "error")},
+            "lewd_images": None if score is None else round(float(score), 6), "labels": list(r.get("labels") or []),
+            "error": r.get("error")}
 
 
 def cmd_info(args, model=None) -> int:
