@@ -71,17 +71,23 @@ def test_stdout_output(tmp_path, capsysbinary):
     assert len(capsysbinary.readouterr().out.splitlines()) == 7
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
-    dump = write_dump(tmp_path / "d.jsonl", 250)
+def _torn_output(tmp_path, n: int, share: float) -> tuple[Path, bytes, Path]:
+    """A finished run's output, and a copy of it cut mid-line (as a run killed mid-write leaves
+    it): ``(dump, full bytes, torn copy)``."""
+    dump = write_dump(tmp_path / "d.jsonl", n)
     full = tmp_path / "full.jsonl"
     assert main(["score", str(dump), "-o", str(full), "--no-progress", "--chunk-size", "16"], model=FakeClassifier()) == 0
     data = full.read_bytes()
-    # simulate a run killed mid-write: keep 40% of the bytes, cutting a line in half
-    cut = int(len(data) * 0.4)
+    cut = int(len(data) * share)
     assert data[cut - 1:cut] != b"\n"
     part = tmp_path / "part.jsonl"
     part.write_bytes(data[:cut])
+    return dump, data, part
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
+    dump, data, part = _torn_output(tmp_path, 250, 0.4)
     # a killed run leaves its run record (written before the first verdict) next to the torn output
     record = json.loads((tmp_path / "full.jsonl.run.json").read_text(encoding="utf-8"))
     record.update(status="running", exit_code=None)
@@ -96,19 +102,13 @@ def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
 
 
 def test_resume_of_a_torn_output_without_run_record_needs_force_and_stays_exactly_once(tmp_path, capsys):
-    dump = write_dump(tmp_path / "d.jsonl", 120)
-    full = tmp_path / "full.jsonl"
-    assert main(["score", str(dump), "-o", str(full), "--no-progress", "--chunk-size", "16"], model=FakeClassifier()) == 0
-    data = full.read_bytes()
-    cut = int(len(data) * 0.6)
-    assert data[cut - 1:cut] != b"\n"
-    part = tmp_path / "part.jsonl"
-    part.write_bytes(data[:cut])
+    dump, data, part = _torn_output(tmp_path, 120, 0.6)
+    torn = part.read_bytes()
     argv = ["score", str(dump), "-o", str(part), "--no-progress", "--resume", "--chunk-size", "16"]
     # nothing says which input and options wrote it: refused, output untouched
     assert main(argv, model=FakeClassifier()) == 2
     assert "no readable run record" in capsys.readouterr().err
-    assert part.read_bytes() == data[:cut]
+    assert part.read_bytes() == torn
     # the user vouches for it: resumed, every account exactly once
     assert main(argv + ["--force"], model=FakeClassifier()) == 0
     assert part.read_bytes() == data
