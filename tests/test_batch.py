@@ -191,10 +191,12 @@ def test_bad_arguments_name_the_argument(bad):
 
 def test_account_scorer_serialize_gives_json_lines():
     s = AccountScorer(FakeClassifier(), serialize=True)
-    (line, labels, esc, err), = s.score([Item(1, acc(1, ["上门服务 学生妹 abc9"] * 5))])
+    (line, labels, esc, err, stats), = s.score([Item(1, acc(1, ["上门服务 学生妹 abc9"] * 5))])
     assert line.endswith(b"\n") and line.count(b"\n") == 1
     v = json.loads(line)
     assert v["escalate"] is True and esc is True and err is False and "solicitation" in labels
+    # the run statistics ride along, never in the verdict itself
+    assert stats["posts"] == 5 and stats["error"] is None and "_stats" not in v
     assert "学生妹" in line.decode("utf-8")  # ensure_ascii=False
 
 

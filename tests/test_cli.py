@@ -71,22 +71,46 @@ def test_stdout_output(tmp_path, capsysbinary):
     assert len(capsysbinary.readouterr().out.splitlines()) == 7
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
-def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
-    dump = write_dump(tmp_path / "d.jsonl", 250)
+def _torn_output(tmp_path, n: int, share: float) -> tuple[Path, bytes, Path]:
+    """A finished run's output, and a copy of it cut mid-line (as a run killed mid-write leaves
+    it): ``(dump, full bytes, torn copy)``."""
+    dump = write_dump(tmp_path / "d.jsonl", n)
     full = tmp_path / "full.jsonl"
     assert main(["score", str(dump), "-o", str(full), "--no-progress", "--chunk-size", "16"], model=FakeClassifier()) == 0
     data = full.read_bytes()
-    # simulate a run killed mid-write: keep 40% of the bytes, cutting a line in half
-    cut = int(len(data) * 0.4)
+    cut = int(len(data) * share)
     assert data[cut - 1:cut] != b"\n"
     part = tmp_path / "part.jsonl"
     part.write_bytes(data[:cut])
+    return dump, data, part
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_resume_after_torn_line_is_exactly_once(tmp_path, jobs):
+    dump, data, part = _torn_output(tmp_path, 250, 0.4)
+    # a killed run leaves its run record (written before the first verdict) next to the torn output
+    record = json.loads((tmp_path / "full.jsonl.run.json").read_text(encoding="utf-8"))
+    record.update(status="running", exit_code=None)
+    (tmp_path / "part.jsonl.run.json").write_text(json.dumps(record), encoding="utf-8")
     argv = ["score", str(dump), "-o", str(part), "--no-progress", "--resume", "--jobs", str(jobs), "--chunk-size", "16"]
     assert main(argv, model=FakeClassifier()) == 0
     assert part.read_bytes() == data
+    assert json.loads((tmp_path / "part.jsonl.run.json").read_text(encoding="utf-8"))["resumed_after"] > 0
     # resuming a finished run changes nothing
     assert main(argv, model=FakeClassifier()) == 0
+    assert part.read_bytes() == data
+
+
+def test_resume_of_a_torn_output_without_run_record_needs_force_and_stays_exactly_once(tmp_path, capsys):
+    dump, data, part = _torn_output(tmp_path, 120, 0.6)
+    torn = part.read_bytes()
+    argv = ["score", str(dump), "-o", str(part), "--no-progress", "--resume", "--chunk-size", "16"]
+    # nothing says which input and options wrote it: refused, output untouched
+    assert main(argv, model=FakeClassifier()) == 2
+    assert "no readable run record" in capsys.readouterr().err
+    assert part.read_bytes() == torn
+    # the user vouches for it: resumed, every account exactly once
+    assert main(argv + ["--force"], model=FakeClassifier()) == 0
     assert part.read_bytes() == data
 
 
@@ -169,7 +193,8 @@ def test_real_cli_on_examples(tmp_path):
     assert "accounts scored" in r.stderr
     recs = [json.loads(line) for line in out.read_bytes().splitlines()]
     assert len(recs) == 15 and sum(1 for x in recs if x["error"]) == 1
-    info = subprocess.run([sys.executable, "-m", "cleanclf.cli", "info"], capture_output=True, text=True, timeout=300)
+    info = subprocess.run([sys.executable, "-m", "cleanclf.cli", "info", "--json"], capture_output=True, text=True,
+                          timeout=300)
     assert info.returncode == 0 and json.loads(info.stdout)["model"]
 
 
@@ -196,14 +221,15 @@ def test_real_sigkill_resume_with_the_console_script(tmp_path):
 
 
 def test_image_command_prints_one_line_per_image(capsys):
-    assert main(["image", "lewd.png", "missing.png"], model=FakeClassifier()) == 0
+    # one image could not be scored: every line is still printed, and the exit code says so (3)
+    assert main(["image", "lewd.png", "missing.png"], model=FakeClassifier()) == 3
     lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [x["path"] for x in lines] == ["lewd.png", "missing.png"]
     assert lines[0]["lewd_images"] > 0.5 and lines[1]["error"]["type"] == "ImageError"
 
 
 def test_info_on_the_bundled_model(capsys):
-    assert main(["info"]) == 0
+    assert main(["info", "--json"]) == 0
     info = json.loads(capsys.readouterr().out)
     assert info["model"].startswith("default@") and info["components"]
     assert info["account_rule"]["floor_posts"] >= 2 and set(info["account_rule"]["min_posts"]) == {
@@ -263,6 +289,6 @@ def test_image_command_fast_mode_screens_unless_told_not_to(tmp_path, capsys, mo
     for flags in ([], ["--no-screen"]):
         assert main(["image", "--image-mode", "fast", *flags, str(path)], model=clf) == 0
         runs[tuple(flags)] = json.loads(capsys.readouterr().out)["lewd_images"]
-    assert runs[()] == clf.score_images([path], mode="fast")[0]["lewd_images"]
-    assert runs[("--no-screen",)] == clf.score_images([path], mode="fast", screen=False)[0]["lewd_images"]
+    assert runs[()] == round(clf.score_images([path], mode="fast")[0]["lewd_images"], 6)
+    assert runs[("--no-screen",)] == round(clf.score_images([path], mode="fast", screen=False)[0]["lewd_images"], 6)
     assert runs[()] != runs[("--no-screen",)]  # far below the threshold: the int8 score stands

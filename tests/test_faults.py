@@ -133,7 +133,9 @@ def _no_survivors(sid: int) -> list[str]:
 def test_interrupted_hostile_run_resumes_every_record_exactly_once(tmp_path, sig):
     dump, meta = _dump(tmp_path, 2500, seed=7)
     out = tmp_path / "v.jsonl"
-    argv = ["score", str(dump), "-o", str(out), "--jobs", "2", "--chunk-size", "16", "--no-progress"]
+    # a hostile dump: most of its images fail on purpose (exit 3 by default); this test is about exactly-once
+    argv = ["score", str(dump), "-o", str(out), "--jobs", "2", "--chunk-size", "16", "--no-progress",
+            "--max-error-rate", "1"]
     proc = _start(tmp_path, argv, delay=0.003)
     _wait_lines(out, proc, 100)
     assert proc.poll() is None, "run ended before it could be interrupted:\n" + _stderr(tmp_path)
@@ -180,7 +182,7 @@ def test_workers_killed_by_poisoned_records_become_error_records(tmp_path):
     dump, meta = _dump(tmp_path, 900, seed=11, poison=poison)
     out = tmp_path / "v.jsonl"
     proc = _start(tmp_path, ["score", str(dump), "-o", str(out), "--jobs", "2", "--chunk-size", "16",
-                             "--no-progress"])
+                             "--no-progress", "--max-error-rate", "1"])  # hostile images fail on purpose
     try:
         rc = proc.wait(timeout=600)  # a hung pool fails here instead of hanging CI
     finally:

@@ -279,7 +279,7 @@ def test_cli_score_confines_images_to_images_root(tmp_path, image_clf, no_networ
     with Alarm(300):
         rc = main(["score", str(dump), "-o", str(out), "--no-progress", "--posts", "all",
                    "--images-root", str(root)], model=image_clf)
-    assert rc == 0
+    assert rc == 3  # most images are hostile and refused: the run completes, and its exit code says so
     recs = [json.loads(line) for line in out.read_bytes().splitlines()]
     assert len(recs) == len(good) + len(hostile)
     errs = [r["posts"][0]["errors"] for r in recs]

@@ -224,7 +224,7 @@ def test_cli_score_on_the_fuzz_file(fuzz_dump, fuzz_clf, tmp_path, capsys):
     out = tmp_path / "v.jsonl"
     with bench_fuzz.NoNetwork() as net:
         rc = main(["score", str(dump), "-o", str(out), "--no-progress", "--chunk-size", "50"], model=fuzz_clf)
-    assert rc == 0
+    assert rc == 3  # most of the fuzz file's images are refused on purpose: completed, but over --max-error-rate
     raw = out.read_bytes()
     lines = raw.split(b"\n")
     assert lines[-1] == b""

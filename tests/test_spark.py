@@ -305,3 +305,22 @@ def test_cli_engine_spark_writes_what_the_local_engine_writes(spark, tmp_path):
     assert main(["score", str(dump), "-o", str(tmp_path / "spark.jsonl"), "--engine", "spark"]) == 0
     assert (tmp_path / "spark.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     assert main(["score", str(dump), "-o", str(tmp_path / "x.jsonl"), "--engine", "spark", "--resume"]) == 2
+
+
+def test_cli_engine_spark_reports_failed_images_like_the_local_engine(spark, tmp_path):
+    from cleanclf.cli import main
+
+    posts = [{"id": f"p{i}", "text": "今天去海边散步", "images": [f"gone{i}.jpg", "gone.png"]} for i in range(3)]
+    dump = tmp_path / "d.jsonl"
+    dump.write_text(json.dumps({"account_id": "pics", "posts": posts}) + "\n"
+                    + json.dumps({"account_id": "text", "posts": [{"id": "q", "text": "晚饭吃面"}]}) + "\n",
+                    encoding="utf-8")
+    local, on_spark = tmp_path / "local.jsonl", tmp_path / "spark.jsonl"
+    assert main(["score", str(dump), "-o", str(local), "--no-progress"]) == 3
+    assert main(["score", str(dump), "-o", str(on_spark), "--engine", "spark"]) == 3
+    assert on_spark.read_bytes() == local.read_bytes()  # same verdicts, image_status included
+    v = json.loads(on_spark.read_bytes().splitlines()[0])
+    assert v["scores"]["lewd_images"] is None and v["image_status"]["reason"] == "not_found"
+    rec = json.loads((tmp_path / "spark.jsonl.run.json").read_text(encoding="utf-8"))
+    assert rec["engine"] == "spark" and rec["exit_code"] == 3 and rec["over_max_error_rate"] == ["images"]
+    assert (rec["counts"]["images"], rec["counts"]["images_failed"]) == (0, 6)

@@ -121,6 +121,55 @@ def _check(params: dict) -> None:
             raise InputError(f"params['support'][{c!r}]: expected names from {list(SUPPORTS)}, got {bad!r}")
 
 
+#: (substring of a lower-cased image error message, reason) pairs, first match wins.
+_IMAGE_REASONS = (("no such file", "not_found"), ("does not exist", "not_found"),
+                  ("outside images_root", "outside_images_root"), ("not a directory", "bad_images_root"),
+                  ("permission denied", "permission_denied"), ("is a directory", "not_a_file"),
+                  ("not a regular file", "not_a_file"), ("too large", "too_large"), ("pixels is over", "too_large"),
+                  ("cannot decode", "undecodable"), ("is empty", "undecodable"), ("urls are not fetched", "url"),
+                  ("path:", "bad_path"))
+
+
+def image_failure_reason(error: dict | None) -> str:
+    """A short reason for a failed image: what verdicts (``image_status``) and run records count
+    failures under; the error's type when no known reason matches.
+
+    >>> image_failure_reason({"type": "ImageError", "message": "a.jpg: no such file; expected an existing image file"})
+    'not_found'
+    >>> image_failure_reason({"type": "OSError", "message": "boom"})
+    'OSError'
+    """
+    err = error if isinstance(error, dict) else {}
+    msg = str(err.get("message", "")).lower()
+    for needle, reason in _IMAGE_REASONS:
+        if needle in msg:
+            return reason
+    return str(err.get("type") or "unknown")
+
+
+def _image_status(account, image_results, image_scores: list) -> dict | None:
+    """``{"scored", "failed", "reason", "reasons"}`` when an image of the account could not be
+    scored (``"not_scored"`` and reason ``"no_image_component"`` when the model has no image
+    component); ``None`` when every image was scored (or there are none): the verdict then has
+    no ``image_status``, as before."""
+    n_images = sum(len(p.images) for p in account.posts)
+    if not n_images:
+        return None
+    if image_results is None:
+        return {"scored": 0, "failed": 0, "not_scored": n_images, "reason": "no_image_component"}
+    reasons: dict[str, int] = {}
+    for per_post in image_results:
+        for r in per_post or ():
+            if "error" in r:
+                k = image_failure_reason(r["error"])
+                reasons[k] = reasons.get(k, 0) + 1
+    if not reasons:
+        return None
+    ordered = dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])))
+    return {"scored": len(image_scores), "failed": sum(reasons.values()), "reason": next(iter(ordered)),
+            "reasons": ordered}
+
+
 def empty_scores() -> dict[str, None]:
     """``{"lewd_images": None, "explicit_text": None, "solicitation": None}``."""
     return {c: None for c in CATEGORIES}
@@ -390,9 +439,12 @@ class AccountModel:
         bands: dict[str, str | None] = {}
         labels: list[str] = []
         decisions: dict[str, dict] = {}
+        image_status = _image_status(account, image_results, a["image_scores"])
         for c in CATEGORIES:
             inp = a["inputs"][c]
-            if inp is None:
+            if inp is None or (c == LEWD_IMAGES and image_status is not None and not image_status["scored"]):
+                # not computed, or every image failed: no score rather than a number that reads
+                # like "no lewd images" (image_status says why)
                 scores[c] = bands[c] = None
                 continue
             d = self.decide(c, inp)
@@ -446,9 +498,18 @@ class AccountModel:
                         "truncated": bool(tr and tr.get("truncated")),
                         "errors": a["post_errors"][i][: self.ev["post_errors"]],
                     })
+                    omitted = len(a["post_errors"][i]) - self.ev["post_errors"]
+                    if omitted > 0:  # the list is cut: say by how much
+                        plist[-1]["errors_omitted"] = omitted
             out["posts"] = plist
         out["model"] = model_id
         out["error"] = None
+        # added after the keys every verdict has, and only when there is something to say
+        if image_status is not None:
+            out["image_status"] = image_status
+        warns = getattr(account, "warnings", None)
+        if warns:  # what the reader could not use in this record ("[code] ..."); absent when none
+            out["warnings"] = list(warns)
         return out
 
     def _excerpt(self, text: str, spans: list) -> tuple[str, int]:
@@ -566,4 +627,5 @@ def _count_omitted(entry: dict, n: int) -> None:
 
 
 __all__ = ["AccountModel", "DEFAULT_PARAMS", "POSTS_MODES", "BANDS", "RULE", "error_verdict", "empty_scores",
+           "image_failure_reason",
            "EXPLICIT_TEXT", "SOLICITATION", "LEWD_IMAGES"]

@@ -43,12 +43,13 @@ import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from .accounts import error_verdict
 from .errors import InputError, RecordError, describe
 from .schema import Account, Item
-from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line
+from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line, verdict_stats
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
@@ -112,7 +113,7 @@ def _crash_record(item: Item, model_id: str, posts: str, serialize: bool, exc: B
            else f"scoring failed in a worker: {exc!r}")
     v = error_verdict(None if account_id is None else str(account_id),
                       {"type": "WorkerCrash", "message": msg}, line=item.line, model_id=model_id, posts=posts)
-    return (dumps_line(v), (), False, True) if serialize else v
+    return (dumps_line(v), (), False, True, verdict_stats(v)) if serialize else v
 
 
 class _Pool:
@@ -273,7 +274,8 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
         directory = models.resolve(model if model is not None else "default", trust=trust)
         manifest = models.verify_bundle(directory)
         model_id = f"{manifest.get('name', 'unsaved')}@{manifest.get('version', '0')}"
-        return None, ("load", str(directory)), model_id
+        # absolute: a relative directory without a separator ("./m" -> "m") would load as a bundle name
+        return None, ("load", str(Path(directory).absolute())), model_id
     if not hasattr(model, "score_texts") or not hasattr(model, "model_id"):
         raise InputError(f"model: expected None, a bundle name/path or a Classifier, got {describe(model)}")
     directory = getattr(model, "directory", None)
@@ -286,12 +288,40 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
     return model, ("object", model), model.model_id
 
 
+#: The components a bundle can have; :func:`model_components` reports which a model has.
+COMPONENTS = ("text", "image", "account")
+
+
+def model_components(model=None, *, trust: bool = False) -> tuple[str, ...]:
+    """The components (of :data:`COMPONENTS`) that ``model`` has: a bundle name/path (read from its
+    verified manifest, nothing is unpickled) or a scorer object (its ``components``, else inferred
+    from ``text_model`` / ``image_model`` / ``account_params``).
+
+    A bundle from ``cleanclf train --out DIR`` has only ``("text",)``: its verdicts have no
+    image scores and use the default (uncalibrated) account rule.
+    """
+    if model is None or isinstance(model, (str, os.PathLike)):
+        from . import models
+
+        directory = models.resolve(model if model is not None else "default", trust=trust)
+        comps = models.verify_bundle(directory).get("components", {})
+        return tuple(c for c in COMPONENTS if c in comps)
+    comps = getattr(model, "components", None)
+    if comps is not None and not callable(comps):
+        return tuple(c for c in COMPONENTS if c in comps)
+    have = {"text": getattr(model, "text_model", None) is not None,
+            "image": getattr(model, "image_model", None) is not None,
+            "account": bool(getattr(model, "account_params", None))}
+    return tuple(c for c in COMPONENTS if have[c])
+
+
 def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progress: bool = False,
                    on_error: str = "record", posts: str = "flagged", images_root=None,
                    image_mode: str = "exact", image_screen: bool | None = None,
                    chunk_size: int = DEFAULT_CHUNK_SIZE,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES, trust_model: bool = False,
-                   total: int | None = None, _serialize: bool = False, _by_chunk: bool = False) -> Iterator[dict]:
+                   total: int | None = None, strict: bool = False, _serialize: bool = False,
+                   _by_chunk: bool = False) -> Iterator[dict]:
     """Score account records lazily; one verdict record per input record, in input order.
 
     ``records``: :class:`~cleanclf.schema.Account` objects, dicts, raw JSON lines
@@ -305,6 +335,8 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     pass a model loaded from a bundle (each worker re-loads it) or any picklable scorer.
     ``image_mode`` is ``"exact"`` or ``"fast"``; ``image_screen``: ``None`` (the model's default:
     the int8 screen in fast mode on VNNI CPUs), ``False`` (float32 only) or ``True``.
+    ``strict=True`` is passed on to :class:`~cleanclf.scoring.AccountScorer` (input the schema
+    does not know becomes an error row instead of a warning).
 
     >>> from cleanclf.batch import score_accounts
     >>> v = next(score_accounts([{"account_id": "u1", "posts": []}]))   # doctest: +SKIP
@@ -322,7 +354,9 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     clf, spec, model_id = resolve_model(model, trust=trust_model)
     return _generate(records, clf, spec, model_id, jobs=jobs, progress=progress, on_error=on_error,
                      opts={"posts": posts, "images_root": None if images_root is None else str(images_root),
-                           "image_mode": image_mode, "image_screen": image_screen, "serialize": _serialize},
+                           "image_mode": image_mode, "image_screen": image_screen, "serialize": _serialize,
+                           # passed only when set, so scorers built before the option keep working
+                           **({"strict": True} if strict else {})},
                      chunk_size=chunk_size, chunk_bytes=chunk_bytes, total=total, by_chunk=_by_chunk)
 
 
@@ -370,4 +404,5 @@ def _generate(records, clf, spec, model_id, *, jobs, progress, on_error, opts, c
             bar.close()
 
 
-__all__ = ["score_accounts", "resolve_model", "chunks", "DEFAULT_CHUNK_SIZE", "DEFAULT_CHUNK_BYTES"]
+__all__ = ["score_accounts", "resolve_model", "model_components", "chunks", "COMPONENTS", "DEFAULT_CHUNK_SIZE",
+           "DEFAULT_CHUNK_BYTES"]

@@ -80,6 +80,15 @@ class Classifier:
         return out
 
     @property
+    def components(self) -> tuple[str, ...]:
+        """The bundle components this classifier has, of ``("text", "image", "account")``
+        (read-only; a bundle from ``cleanclf train --out DIR`` has only ``("text",)``)."""
+        comps = self.manifest.get("components", {})
+        have = {"text": self.text_model is not None, "image": self.image_model is not None,
+                "account": "account" in comps}
+        return tuple(c for c in ("text", "image", "account") if have[c])
+
+    @property
     def account_params(self) -> dict[str, Any]:
         """Account-aggregation parameters (thresholds per category) from the bundle."""
         return dict(self.manifest.get("components", {}).get("account", {}))

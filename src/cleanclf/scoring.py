@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .accounts import POSTS_MODES, AccountModel, error_verdict
+from .accounts import POSTS_MODES, AccountModel, error_verdict, image_failure_reason
 from .errors import InputError, RecordError, describe, error_dict
 from .schema import Account, Item, parse_record
 
@@ -86,19 +86,91 @@ def dumps_line(verdict: dict) -> bytes:
         return (json.dumps(verdict, ensure_ascii=True, separators=(", ", ": ")) + "\n").encode("ascii")
 
 
+#: Keys of the per-verdict run statistics (the 5th element of a serialized tuple); see :func:`verdict_stats`.
+STAT_KEYS = ("posts", "texts", "texts_failed", "texts_unscored", "images", "images_unscored")
+
+
+def _warning_code(text: Any) -> str:
+    # "[unknown_post_field] posts[0] ..." -> "unknown_post_field"
+    if isinstance(text, str) and text.startswith("[") and "]" in text:
+        return text[1:text.index("]")]
+    return "other"
+
+
+def verdict_stats(verdict: dict, computed: dict | None = None) -> dict:
+    """Run statistics of one verdict: the small dict a serialized tuple carries as its 5th element.
+
+    ``{"posts", "texts", "texts_failed", "texts_unscored", "images", "images_unscored": int,
+    "images_failed": {reason: n}, "error": error type or None, "warnings": {code: n}}``:
+    posts of the account, texts (post texts + profile) scored and failed, texts not scored for
+    want of a text component, images scored, failed (by :func:`image_failure_reason`) and not
+    scored for want of an image component, the error type of an error row, and the verdict's
+    ``warnings`` counted by their ``[code]``. ``computed`` is what the scorer counted from the
+    ``score_texts`` / ``score_images`` results; without it the counts come from the verdict.
+
+    >>> verdict_stats({"counts": {}, "error": {"type": "RecordError", "message": "bad"}})["error"]
+    'RecordError'
+    """
+    out: dict = {k: 0 for k in STAT_KEYS}
+    out["images_failed"] = {}
+    if computed:
+        out.update(computed)
+    else:
+        counts = verdict.get("counts") or {}
+        out["posts"] = int(counts.get("posts") or 0)
+    err = verdict.get("error")
+    out["error"] = None if err is None else str(err.get("type") if isinstance(err, dict) else type(err).__name__)
+    warns: dict[str, int] = {}
+    for w in verdict.get("warnings") or ():
+        code = _warning_code(w)
+        warns[code] = warns.get(code, 0) + 1
+    out["warnings"] = warns
+    return out
+
+
+def _account_stats(acc: Account, text_res, prof_res, img_res) -> dict:
+    """Counts for :func:`verdict_stats` from one account's ``score_texts`` / ``score_images`` results."""
+    st = {"posts": len(acc.posts), "texts": 0, "texts_failed": 0, "texts_unscored": 0, "images": 0,
+          "images_unscored": 0, "images_failed": {}}
+    if text_res is None:
+        st["texts_unscored"] = sum(1 for p in acc.posts if p.text)
+    else:
+        for r in [*text_res, prof_res]:
+            if r is None:
+                continue
+            st["texts_failed" if "error" in r else "texts"] += 1
+    if img_res is None:
+        st["images_unscored"] = sum(len(p.images) for p in acc.posts)
+    else:
+        failed = st["images_failed"]
+        for per_post in img_res:
+            for r in per_post:
+                if "error" in r:
+                    reason = image_failure_reason(r["error"])
+                    failed[reason] = failed.get(reason, 0) + 1
+                else:
+                    st["images"] += 1
+    return st
+
+
 class AccountScorer:
     """Scores a list of :class:`~cleanclf.schema.Item` into verdict records (one per item, in order).
 
     The unit of work in-process, in batch worker processes and on Spark executors.
     ``posts``, ``image_mode`` and ``image_screen`` are checked by :func:`check_scoring_opts`;
-    ``images_root`` resolves relative image paths. ``serialize=True`` returns
-    ``(json_line_bytes, labels, escalate, is_error)`` tuples instead of dicts, so a parent
-    process only writes bytes.
+    ``images_root`` resolves relative image paths; ``strict=True`` makes a record with input the
+    reader does not know (an unknown field) an error verdict instead of a verdict with ``warnings``. ``serialize=True`` returns
+    ``(json_line_bytes, labels, escalate, is_error, stats)`` tuples instead of dicts, so a parent
+    process only writes bytes; ``stats`` is :func:`verdict_stats` (what run records add up).
     """
 
     def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-                 serialize: bool = False, image_screen: bool | None = None):
+                 serialize: bool = False, image_screen: bool | None = None, strict: bool = False):
         check_scoring_opts(posts, image_mode, image_screen)
+        if strict not in (True, False):
+            raise InputError(f"strict: expected True or False, got {describe(strict)}")
+        # passed to parse_record only when set, so the reader's default stays the one place it is decided
+        self.parse_extra = {"strict": True} if strict else {}
         self.clf = clf
         self.model_id = clf.model_id
         self.account_model = AccountModel(getattr(clf, "account_params", None) or {},
@@ -122,7 +194,7 @@ class AccountScorer:
             try:
                 if isinstance(item.payload, BaseException):
                     raise item.payload
-                accounts.append((k, parse_record(item.payload, item.line)))
+                accounts.append((k, parse_record(item.payload, item.line, **self.parse_extra)))
             except RecordError as exc:
                 verdicts[k] = self._error(getattr(exc, "account_id", None), exc, item.line)
             except Exception as exc:  # noqa: BLE001 - bad input never crashes a batch
@@ -147,9 +219,11 @@ class AccountScorer:
         return error_verdict(account_id, error_dict(exc), line=line, model_id=self.model_id, posts=self.posts)
 
     def _out(self, v: dict):
+        computed = v.pop("_stats", None)  # _score_accounts' counts: never part of the verdict
         if not self.serialize:
             return v
-        return (dumps_line(v), tuple(v["labels"]), bool(v["escalate"]), v["error"] is not None)
+        return (dumps_line(v), tuple(v["labels"]), bool(v["escalate"]), v["error"] is not None,
+                verdict_stats(v, computed))
 
     def _score_accounts(self, accounts: list[Account]) -> list[dict]:
         text_res: list[list[dict | None]] | None = None
@@ -194,7 +268,11 @@ class AccountScorer:
             out.append(self.account_model.verdict(
                 acc, text_res[a] if text_res is not None else None, prof_res[a],
                 img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+            if self.serialize:  # popped by _out before the verdict is written
+                out[-1]["_stats"] = _account_stats(acc, text_res[a] if text_res is not None else None, prof_res[a],
+                                                   img_res[a] if img_res is not None else None)
         return out
 
 
-__all__ = ["AccountScorer", "check_scoring_opts", "check_count", "dumps_line", "IMAGE_MODES"]
+__all__ = ["AccountScorer", "check_scoring_opts", "check_count", "dumps_line", "IMAGE_MODES", "verdict_stats",
+           "image_failure_reason", "STAT_KEYS"]

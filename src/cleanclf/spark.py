@@ -252,7 +252,7 @@ def _flat_json_row(raw: bytes, line: int):
 
 
 def _items_flat(groups: list[dict], lines: _Lines, cols: list[str], jsonl: bool = False,
-                blank: dict | None = None) -> Iterator[tuple[Item, str | None]]:
+                blank: dict | None = None, strict: bool = False) -> Iterator[tuple[Item, str | None]]:
     def follows(prev, file, line) -> bool:
         # consecutive records of one file; blank JSONL lines are not records, so they do not
         # separate the rows of an account (the batch readers skip them the same way)
@@ -274,7 +274,7 @@ def _items_flat(groups: list[dict], lines: _Lines, cols: list[str], jsonl: bool 
         # Replay the account's rows through the batch reader's grouper, run by run: a run is a
         # stretch of consecutive rows of one file, which is what the batch reader sees as one
         # group; a later run of the same id becomes its "reappears after other accounts" error.
-        grouper = Grouper()
+        grouper = Grouper(strict=True) if strict else Grouper()
         prev = None
         for file, line, r in numbered:
             if prev is not None and not follows(prev, file, line):
@@ -310,7 +310,8 @@ def _score_partition(batches, *, cfg: dict):
         elif layout == "nested":
             pairs = list(_items_nested(rows, lines))
         else:
-            pairs = list(_items_flat(rows, lines, cfg["cols"], jsonl=layout == "flat_jsonl", blank=cfg.get("blank")))
+            pairs = list(_items_flat(rows, lines, cfg["cols"], jsonl=layout == "flat_jsonl", blank=cfg.get("blank"),
+                                     strict=bool(cfg["opts"].get("strict"))))
         files = {id(item): file for item, file in pairs}  # items stay alive in pairs: ids are stable
         out = []
         for chunk in chunks((item for item, _ in pairs), DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_BYTES):
@@ -394,7 +395,8 @@ def _score_indexed(df, index: dict, layout: str, spec: dict, opts: dict, partiti
 
 
 def score(df, model="default", *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-          image_screen: bool | None = None, trust_model: bool = False, partitions: int | None = None):
+          image_screen: bool | None = None, trust_model: bool = False, partitions: int | None = None,
+          strict: bool = False):
     """Score a Spark DataFrame of accounts; one verdict row per input record.
 
     ``df`` is *nested* (``account_id``, ``profile`` struct<nickname, bio>, ``posts``
@@ -403,7 +405,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     must be contiguous, as for the batch reader). ``model`` is a bundle name, a bundle
     path (with ``trust_model=True``) or a scorer object (pickled to the executors).
     ``posts``, ``images_root``, ``image_mode`` and ``image_screen`` mean what they mean in
-    :func:`cleanclf.batch.score_accounts`; ``images_root`` must exist on the executors.
+    :func:`cleanclf.batch.score_accounts` (as does ``strict``); ``images_root`` must exist on the executors.
     ``partitions`` repartitions the work (default: keep the input's partitions).
 
     Returns a DataFrame with columns ``account_id, labels, scores, counts, escalate, error,
@@ -425,7 +427,7 @@ def score(df, model="default", *, posts: str = "flagged", images_root=None, imag
     layout = _layout(df)
     spec = _model_spec(model, trust_model)
     opts = {"posts": posts, "images_root": None if images_root is None else str(images_root),
-            "image_mode": image_mode, "image_screen": image_screen}
+            "image_mode": image_mode, "image_screen": image_screen, **({"strict": True} if strict else {})}
     indexed, index, _total = _with_index(df)
     return _score_indexed(indexed, index, layout, spec, opts, partitions)
 
@@ -491,7 +493,8 @@ def _out_format(path: str) -> str:
 
 def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int | None = None, images_root=None,
                posts: str = "flagged", model="default", image_mode: str = "exact", image_screen: bool | None = None,
-               trust_model: bool = False, layout: str = "auto", spark=None, conf: dict | None = None) -> dict:
+               trust_model: bool = False, layout: str = "auto", spark=None, conf: dict | None = None,
+               strict: bool = False) -> dict:
     """Score a dump file on Spark into verdicts; returns a summary dict.
 
     ``in_path``: JSONL (``.jsonl``, ``.jsonl.gz``, ``.ndjson``; one account record per
@@ -510,7 +513,10 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
     ``master`` and ``conf`` are ignored; otherwise one is created on ``master`` and stopped at
     the end); ``conf``: extra Spark settings for a created session.
 
-    The summary: ``{"accounts", "errors", "escalate", <category>: count, "seconds",
+    ``strict`` as in :func:`cleanclf.batch.score_accounts`.
+
+    The summary: ``{"accounts", "errors", "escalate", <category>: count, "images",
+    "images_failed", "images_not_scored", "seconds",
     "startup_seconds", "partitions", "out", "stages"}``; ``seconds`` excludes JVM start-up
     (``startup_seconds``, zero for a given session); ``stages`` splits it into line numbering,
     scoring (into a temporary Parquet) and summary + sorted write.
@@ -536,7 +542,7 @@ def score_file(in_path, out_path, *, master: str = "local[2]", partitions: int |
         images_root = os.path.dirname(os.path.abspath(in_path))
     spec = _model_spec(model, trust_model)  # verify the bundle before paying for a JVM
     opts = {"posts": posts, "images_root": None if images_root is None else str(images_root),
-            "image_mode": image_mode, "image_screen": image_screen}
+            "image_mode": image_mode, "image_screen": image_screen, **({"strict": True} if strict else {})}
 
     t0 = time.monotonic()
     if spark is None:
@@ -620,8 +626,15 @@ def _summary(res) -> dict:
             F.sum(F.when(F.col("error").isNotNull(), 1).otherwise(0)).alias("errors"),
             F.sum(F.when(F.col("escalate"), 1).otherwise(0)).alias("escalate")]
     aggs += [F.sum(F.when(F.array_contains("labels", c), 1).otherwise(0)).alias(c) for c in CATEGORIES]
+    # image health for the run record: the verdict's image_status (absent when all were scored)
+    aggs += [F.sum(F.coalesce(F.col("counts.images"), F.lit(0))).alias("images"),
+             F.sum(F.coalesce(F.get_json_object("verdict", "$.image_status.failed").cast("long"),
+                              F.lit(0))).alias("images_failed"),
+             F.sum(F.coalesce(F.get_json_object("verdict", "$.image_status.not_scored").cast("long"),
+                              F.lit(0))).alias("images_not_scored")]
     row = res.agg(*aggs).first()
-    return {k: int(row[k] or 0) for k in ["accounts", "errors", "escalate", *CATEGORIES]}
+    return {k: int(row[k] or 0) for k in ["accounts", "errors", "escalate", *CATEGORIES, "images", "images_failed",
+                                          "images_not_scored"]}
 
 
 __all__ = ["score", "score_file", "default_partitions", "RESULT_DDL", "LOAD_LOG_ENV", "INSTALL_HINT"]

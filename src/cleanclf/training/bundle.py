@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+import shutil
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -19,7 +21,7 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
                          lexicon_dir: str | os.PathLike | None = None, synthetic: bool = True,
                          exclude_sources: Iterable[str] = (), exclude_licences: Iterable[str] = (),
                          frozen_test: bool = True, name: str | None = None, version: str | None = None,
-                         verbose: bool = True,
+                         verbose: bool = True, base: str | os.PathLike | None = None,
                          **fit_kw) -> dict:
     """Fit the text model and write it as the ``text`` component of a bundle; returns the manifest.
 
@@ -28,6 +30,12 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
     chooses thresholds and reports metrics on ``text/dev.jsonl``, all without the
     frozen test split (``frozen_test=False`` keeps it in);
     ``train_files`` / ``dev_files`` replace those with your own labelled files.
+
+    ``base`` (a bundle name such as ``"default"``, or a directory): the components
+    ``out_dir`` does not have yet (``image``, ``account``) are copied from it first, so the
+    written bundle scores images and uses the base's account rule (``cleanclf train`` passes
+    ``"default"`` unless told ``--base none``). Without ``base`` a new bundle has only its
+    ``text`` component; its model card says what it lacks.
     """
     from ..models import update_component
 
@@ -45,6 +53,8 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
         lex = Path(lexicon_dir) if lexicon_dir else lex
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if base is not None:
+        compose_from_base(out_dir, base, verbose=verbose)
     model = fit_text_model(train, dev_rows=dev or None, lexicons=lex if lex and lex.is_dir() else None,
                            verbose=verbose, **fit_kw)
     metrics = {}
@@ -92,3 +102,49 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
     card.write_text(text_model_card(manifest, notes), encoding="utf-8")
     section["files"] = [filename, TEXT_CARD]
     return update_component(out_dir, "text", section, name=name, version=version)
+
+
+#: The components :func:`compose_from_base` copies (the text component is the one being trained).
+COPIED_COMPONENTS = ("image", "account")
+
+
+def compose_from_base(out_dir: str | os.PathLike, base: str | os.PathLike,
+                      components: Sequence[str] = COPIED_COMPONENTS, *, verbose: bool = False) -> list[str]:
+    """Copy the ``components`` that ``out_dir`` lacks from the verified bundle ``base`` (their
+    files and manifest sections, with ``copied_from``: the base's id and manifest sha256);
+    returns the names copied. Components ``out_dir`` already has are kept as they are. Only
+    hashed files are copied; nothing is unpickled.
+
+    The account rule counts posts over the text component's post thresholds: a copied
+    ``account`` component was calibrated with the base's text model (its card says so).
+    """
+    from ..models import read_manifest, resolve, update_component, verify_bundle
+    from ..errors import BundleNotFoundError
+
+    out_dir = Path(out_dir)
+    # a path is only read and copied (hashes checked), never unpickled: no trust needed here
+    src = resolve(base, trust=True)
+    base_man = verify_bundle(src)
+    try:
+        have = set(read_manifest(out_dir).get("components", {}))
+    except BundleNotFoundError:
+        have = set()
+    digest = hashlib.sha256((src / "manifest.json").read_bytes()).hexdigest()
+    base_id = f"{base_man.get('name', src.name)}@{base_man.get('version', '0')}"
+    copied = []
+    for comp in components:
+        section = base_man.get("components", {}).get(comp)
+        if comp in have or section is None:
+            continue
+        for rel in section.get("files", []):
+            dst = out_dir / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / rel, dst)
+        section = dict(section)
+        section["copied_from"] = {"bundle": base_id, "manifest_sha256": digest, "updated": section.get("updated")}
+        update_component(out_dir, comp, section)
+        copied.append(comp)
+    if copied and verbose:
+        print(f"kept the {', '.join(copied)} component(s) of {base_id} (--base none writes a text-only bundle)",
+              flush=True)
+    return copied

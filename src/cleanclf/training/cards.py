@@ -10,6 +10,24 @@ TEXT_CARD = "CARD-text.md"
 CARD_NOTES_MARKER = "<!-- notes below are kept when `cleanclf train` rebuilds this card -->"
 
 
+def _bundle_line(manifest: dict) -> str:
+    """What the bundle has besides this text model, and what it lacks (and what that means)."""
+    comps = manifest.get("components", {})
+    parts = []
+    for c in ("image", "account"):
+        if c in comps:
+            src = comps[c].get("copied_from")
+            parts.append(f"{c} (copied from {src['bundle']})" if isinstance(src, dict) else c)
+    line = "- Bundle components: text" + "".join(f", {p}" for p in parts) + "."
+    if "image" not in comps:
+        line += " No image component: `lewd_images` is not scored (null in verdicts)."
+    if "account" not in comps:
+        line += " No account component: account verdicts use the default count rule."
+    if isinstance(comps.get("account", {}).get("copied_from"), dict):
+        line += " The account rule was calibrated with that bundle's text model."
+    return line
+
+
 def text_model_card(manifest: dict, extra: str = "") -> str:
     """Render the text component's model card (markdown) from a bundle manifest.
 
@@ -21,7 +39,8 @@ def text_model_card(manifest: dict, extra: str = "") -> str:
              "## What it is", "", f"- {sec['model']}.",
              f"- Parameters: `{json.dumps(sec['params'], ensure_ascii=False)}`.",
              f"- Thresholds: `{json.dumps(sec['thresholds'])}` ({sec['thresholds_from']}).",
-             f"- Rebuild: `{sec['rebuild']}`; training-data fingerprint `{sec['training_fingerprint']}`.", "",
+             f"- Rebuild: `{sec['rebuild']}`; training-data fingerprint `{sec['training_fingerprint']}`.",
+             _bundle_line(manifest), "",
              "## Training data", "", "| source | rows | explicit_text = 1 | solicitation = 1 | licence |",
              "|---|---|---|---|---|"]
     for d in sec["training_data"]:
