@@ -29,7 +29,7 @@ import re
 import unicodedata
 from typing import Callable
 
-VERSION = "1.0"
+VERSION = "1.1"
 
 # --------------------------------------------------------------------------- key words
 #: Words spammers disguise first (sexual, contact, solicitation vocabulary). Longest first.
@@ -146,8 +146,10 @@ def _insert_at_gaps(text: str, gaps: list[int], make: Callable[[], str]) -> str:
 
 
 # --------------------------------------------------------------------------- separator
+#: Emoji among them are neutral decoration (no 💋 🔞 🍑 💦): a disguise must not add sexual meaning
+#: to a benign post, or hard-negative false positives measure the emoji, not the disguise.
 SEPARATORS = [" ", ".", "/", "|", "_", "~", "*", "-", "+", "#", "、", "·", "丨", "。", "，", "…", "﹏",
-              "❤", "🌸", "✨", "💋", "⭐", "🔥", "💕", "🍀", "👉"]
+              "❤", "🌸", "✨", "⭐", "🔥", "💕", "🍀", "👉", "🎀", "🌟"]
 
 
 def separator(text: str, rng: random.Random, *, points: int = 2, frac: float | None = None) -> str:
@@ -502,7 +504,7 @@ EMOJI_EN = {
     "lips": "👄", "tongue": "👅", "lick": "👅", "horny": "😈🔥", "naughty": "😈", "massage": "💆", "car": "🚗",
     "home": "🏠", "hotel": "🏨", "number": "#️⃣", "free": "🆓", "new": "🆕",
 }
-DECOR = ["💋", "🔥", "💦", "😘", "😍", "💕", "🌹", "👉", "❤️", "✨", "🍑", "🔞"]
+DECOR = ["🔥", "😍", "💕", "🌹", "👉", "❤️", "✨", "🌸", "⭐", "🎀"]  # neutral, as SEPARATORS
 _EMOJI_ZH_RE = re.compile("|".join(map(re.escape, sorted(EMOJI_ZH, key=len, reverse=True))))
 _EMOJI_EN_RE = re.compile(r"(?i)(?<![A-Za-z])(" + "|".join(map(re.escape, sorted(EMOJI_EN, key=len, reverse=True)))
                           + r")(?![A-Za-z])")

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE))
 import adversary  # noqa: E402
 
 #: sha256 of benchmarks/adversary.py as frozen. Change only together with adversary.VERSION, with a reason.
-GENERATOR_SHA256 = "PENDING"
+GENERATOR_SHA256 = "ce02eeb65f11c0c0ff7ed3c201744801643d571d6871a0c725ffea3c4aee7145"
 GENERATOR_PATH = HERE / "adversary.py"
 CATS = ("explicit_text", "solicitation")
 FAMILY_NAMES = list(adversary.ALL)  # ten families + mixed
