@@ -3,7 +3,8 @@
     PYTHONPATH=src CLEANCLF_MODELS=models .venv/bin/python benchmarks/bench_adversary.py
     ... benchmarks/bench_adversary.py --limit 300      # quick: 300 positives + 300 hard negatives
 
-Rows (../shared/data/text/dev.jsonl only): every row positive for explicit_text or solicitation,
+Rows (``--split dev``: ../shared/data/text/dev.jsonl minus the frozen test split; ``--split test``: the
+frozen test split of train + dev): every row positive for explicit_text or solicitation,
 plus the hard negatives (rows of cleanclf.metrics.HARD_NEGATIVE_SOURCES labelled 0 for a category
 and 1 for none: medical questions, sms800k incl. legitimate 上门 repair ads and 小姐 = Ms.,
 reviews, qq-group 加我 ads, bilibili euphemism look-alikes). external_dev is never read.
@@ -46,14 +47,25 @@ def generator_sha256() -> str:
     return hashlib.sha256(GENERATOR_PATH.read_bytes()).hexdigest()
 
 
-def load_rows(data_dir: Path, limit: int | None, seed: int) -> tuple[list[dict], list[bool]]:
-    """(rows, is_hard_negative) from dev.jsonl: positives in either category, then hard negatives."""
-    from cleanclf.metrics import hard_negative_group
+def load_rows(data_dir: Path, limit: int | None, seed: int, split: str = "dev") -> tuple[list[dict], list[bool]]:
+    """(rows, is_hard_negative): positives in either category, then hard negatives.
 
+    ``split``: ``"dev"`` = dev.jsonl minus the frozen test split (where normaliser work is measured);
+    ``"test"`` = the frozen test split (whole near-duplicate groups of train + dev that no fit,
+    threshold or model choice sees: the held-out figure); ``"dev-all"`` = all of dev.jsonl (the
+    first recorded runs)."""
+    from cleanclf.metrics import hard_negative_group
+    from cleanclf.training.data import in_frozen_test, iter_rows
+
+    if split == "test":
+        paths = [data_dir / "train.jsonl", data_dir / "dev.jsonl"]
+    else:
+        paths = [data_dir / "dev.jsonl"]
     pos, hn = [], []
-    with open(data_dir / "dev.jsonl", encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
+    for path in paths:
+        for r in iter_rows(path):
+            if split != "dev-all" and in_frozen_test(r) != (split == "test"):
+                continue
             labels = [r.get(c) for c in CATS]
             if any(v == 1 for v in labels):
                 pos.append(r)
@@ -122,6 +134,8 @@ def main(argv=None) -> int:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=None, help="at most N positives and N hard negatives")
     ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--split", choices=("dev", "test", "dev-all"), default="dev",
+                    help="dev minus the frozen test split (default), the frozen test split, or all of dev")
     ap.add_argument("--model", default="default")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--allow-unfrozen", action="store_true", help="run even if adversary.py changed (figures not comparable)")
@@ -141,7 +155,7 @@ def main(argv=None) -> int:
 
     t0 = time.time()
     clf = cleanclf.load(a.model, trust=a.model != "default")
-    rows, is_hn = load_rows(a.data, a.limit, a.seed)
+    rows, is_hn = load_rows(a.data, a.limit, a.seed, a.split)
     texts = [r["text"] for r in rows]
     clean_f = fired_sets(clf, texts)
     t_gen = 0.0
@@ -166,7 +180,7 @@ def main(argv=None) -> int:
         "suite": "adversary", "generated": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "generator": {"version": adversary.VERSION, "sha256": sha, "frozen_sha256": GENERATOR_SHA256,
                       "frozen": frozen},
-        "model": model_id, "seed": a.seed, "limit": a.limit, "data": "dev.jsonl",
+        "model": model_id, "seed": a.seed, "limit": a.limit, "split": a.split,
         "n_rows": len(rows), "n_positive": n_pos, "n_hard_negative": sum(is_hn),
         "targets": {"f1_drop_overall": TARGET_DROP_OVERALL, "f1_drop_family": TARGET_DROP_FAMILY,
                     "hard_negative_fpr": TARGET_HN_FPR},
@@ -174,7 +188,8 @@ def main(argv=None) -> int:
         "command": "python benchmarks/bench_adversary.py" + (f" --limit {a.limit}" if a.limit else "")
         + (f" --seed {a.seed}" if a.seed != 21 else ""),
     }
-    path = a.out or HERE / "out" / ("adversary.json" if not a.limit else f"adversary-limit{a.limit}.json")
+    suffix = ("" if a.split == "dev" else f"-{a.split}") + (f"-limit{a.limit}" if a.limit else "")
+    path = a.out or HERE / "out" / f"adversary{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
 
