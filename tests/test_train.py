@@ -231,3 +231,29 @@ def test_frozen_test_split_holds_whole_near_duplicate_groups_and_leaves_train_an
     # deterministic, and decided by the near-duplicate key only
     assert [in_frozen_test(r) for r in train] == [in_frozen_test(r) for r in dev]
     assert frozen_test_rows(tmp_path) == test
+
+
+def test_frozen_test_membership_of_shared_rows_is_the_list_drawn_once_not_the_current_normaliser(monkeypatch):
+    """Shared rows (ids train-N / dev-N) are test rows exactly when their id and text are on the list
+    drawn with cleanclf 0.6.0, so a later normaliser cannot move rows between train and test; other
+    rows keep the salted near-duplicate hash."""
+    import cleanclf.text.normalize as norm
+    from cleanclf.training import data as D
+
+    listed = sorted(D._frozen_test_list())
+    assert len(listed) == 9867  # the split as drawn
+    rid, th = listed[0].split("\t")
+    row = {"id": rid, "text": "x", "source": "s"}
+    assert D.in_frozen_test(row) is False  # same id, other text: not the listed row
+    assert D._text_key("x") != th
+    # a listed (id, text) pair is in the split whatever normalize() returns
+    monkeypatch.setattr(D, "_text_key", lambda text: th)
+    assert D.in_frozen_test({"id": rid, "text": "anything", "source": "s"}) is True
+    monkeypatch.setattr(norm, "normalize", lambda t: "changed " + t)
+    assert D.in_frozen_test({"id": rid, "text": "anything", "source": "s"}) is True
+    # a shared-form id not on the list is never a test row; rows of other data use the hash
+    assert D.in_frozen_test({"id": "train-999999999", "text": "anything", "source": "s"}) is False
+    monkeypatch.undo()
+    other = [{"id": f"mine-{i}", "text": f"帖子{chr(0x4E00 + 7 * i)}", "source": "s"} for i in range(400)]
+    share = sum(D.in_frozen_test(r) for r in other) / len(other)
+    assert 0.03 < share < 0.2

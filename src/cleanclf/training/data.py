@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -173,21 +174,46 @@ def default_training_rows(data: str | os.PathLike | None = None, *, synthetic: b
 
 
 # ----------------------------------------------------------------------------- the frozen test split
+#: The frozen test split as it was drawn (cleanclf 0.6.0): shared row ids with a hash of their text.
+FROZEN_TEST_LIST = Path(__file__).resolve().parents[1] / "data" / "frozen_test_v1.tsv.gz"
+#: Row ids of the shared train/dev files, the corpus the list was drawn from.
+_SHARED_ID = re.compile(r"(?:train|dev)-\d+")
+
+
+@lru_cache(maxsize=1)
+def _frozen_test_list() -> frozenset[str]:
+    with gzip.open(FROZEN_TEST_LIST, "rt", encoding="utf-8") as fh:
+        return frozenset(line.rstrip("\n") for line in fh if line.strip() and not line.startswith("#"))
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+
+
 def in_frozen_test(row: dict) -> bool:
     """Whether a shared-data row belongs to the frozen test split.
 
-    A salted hash of the row's near-duplicate key (:func:`near_duplicate_key` of its
-    normalised text) puts a fixed ~10 % of near-duplicate *groups* of the shared train
-    and dev files in the test split, so no copy of a test post is trained on or tuned
-    on. Rows cleanclf wrote itself (source ``cleanclf-synthetic``) and the shared
-    ``synthetic-comments`` rows are never test rows: they are training data only.
+    The split was drawn once (cleanclf 0.6.0) by a salted hash of each row's near-duplicate key
+    (:func:`near_duplicate_key` of its normalised text): a fixed ~10 % of near-duplicate *groups* of
+    the shared train and dev files, so no copy of a test post is trained on or tuned on. Because that
+    key depends on the normaliser, which later versions change, membership of the shared rows is read
+    from the list drawn then (``cleanclf/data/frozen_test_v1.tsv.gz``: row id and a hash of its text),
+    so the split stays the same rows whatever the normaliser does. A shared row (id ``train-N`` /
+    ``dev-N``) is a test row exactly when its id and text are on that list; rows of other data (other
+    ids, no id) fall back to the salted hash of their near-duplicate key under the current normaliser.
+    Rows cleanclf wrote itself (source ``cleanclf-synthetic``) and the shared ``synthetic-comments``
+    rows are never test rows: they are training data only.
     """
     src = str(row.get("source") or "")
     if src.startswith(("cleanclf-synthetic", "synthetic-comments")):
         return False
+    text = str(row.get("text") or "")
+    rid = row.get("id")
+    if isinstance(rid, str) and _SHARED_ID.fullmatch(rid):
+        return f"{rid}\t{_text_key(text)}" in _frozen_test_list()
     from ..text.normalize import normalize
 
-    key = near_duplicate_key(normalize(str(row.get("text") or "")[:10_000]))
+    key = near_duplicate_key(normalize(text[:10_000]))
     h = hashlib.sha256((TEST_SALT + "\x00" + key).encode("utf-8", "replace")).digest()
     return int.from_bytes(h[:4], "big") < TEST_SHARE * 2 ** 32
 
