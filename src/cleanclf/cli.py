@@ -1,4 +1,4 @@
-"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info``, ``train``, ``evaluate``.
+"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info``, ``train``, ``evaluate``, ``report``.
 
 >>> from cleanclf.cli import build_parser
 >>> build_parser().parse_args(["score", "in.jsonl", "-o", "out.jsonl", "--jobs", "2"]).jobs
@@ -139,7 +139,55 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _model_args(n)
 
     _add_train_commands(sub)
+    _add_report_command(sub)
     return p
+
+
+def _add_report_command(subparsers) -> None:
+    """``cleanclf report``: the reviewer's HTML report (jinja2 is imported only when it runs)."""
+    r = subparsers.add_parser("report", help="a self-contained HTML review report of verdicts (pip install "
+                              "'cleanclf[report]')")
+    r.add_argument("input", metavar="VERDICTS", help="verdicts JSONL written by cleanclf score")
+    r.add_argument("-o", "--output", required=True, metavar="OUT", help="the HTML file to write")
+    r.add_argument("--dump", metavar="DUMP", help="the scored account dump: original texts and profiles "
+                   "(default: the verdicts' excerpts only)")
+    r.add_argument("--images-root", metavar="DIR", help="embed blurred thumbnails of images under DIR "
+                   "(never for escalated accounts; default: scores only)")
+    r.add_argument("--limit", type=int, default=None, metavar="N", help="at most N accounts in the queue (highest risk first)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    r.set_defaults(func=_cli_report)
+
+
+def _cli_report(args) -> int:
+    from .errors import MissingDependencyError
+
+    out = Path(args.output)
+    if out.exists() and out.stat().st_size and not args.force:
+        raise UsageError(f"-o: {str(out)!r} exists; pass --force to overwrite it")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit: expected a positive number of accounts, got {args.limit}")
+    if not Path(args.input).is_file():
+        raise UsageError(f"VERDICTS: {args.input!r} does not exist or is not a file")
+    if args.dump is not None and not Path(args.dump).is_file():
+        raise UsageError(f"--dump: {args.dump!r} does not exist or is not a file")
+    try:
+        from .report import build_report
+        res = build_report(args.input, out, dump=args.dump, images_root=args.images_root, limit=args.limit)
+    except MissingDependencyError as exc:
+        print(f"cleanclf report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE  # the command cannot be used as installed: say how to install it
+    notes = []
+    if res["unreadable_verdict_lines"]:
+        notes.append(f"{res['unreadable_verdict_lines']} unreadable verdict lines")
+    if res["dump_missing"]:
+        notes.append(f"{res['dump_missing']} queued accounts not in the dump (excerpts shown)")
+    if res["dump_unreadable"]:
+        notes.append(f"{res['dump_unreadable']} unreadable dump records")
+    print(f"cleanclf report: {res['accounts']} verdicts, {res['queued']} accounts in the queue"
+          + (f" (of {res['queued_total']}, --limit)" if res["queued"] < res["queued_total"] else "")
+          + f"; {res['bytes'] / 1e6:.2f} MB written to {out}" + (f"; {'; '.join(notes)}" if notes else ""),
+          file=sys.stderr)
+    return EXIT_OK
 
 
 class _VersionAction(argparse.Action):
