@@ -245,6 +245,13 @@ def _add_train_commands(subparsers) -> None:
     t.add_argument("--base", default="default", metavar="NAME|PATH",
                    help="bundle whose image and account components the new bundle keeps when --out lacks them "
                         "(default: default; 'none': a text-only bundle, which scores no images)")
+    t.add_argument("--feedback", nargs="+", default=[], metavar="DECISIONS",
+                   help="reviewers' decisions exported from a cleanclf report (JSONL): confirmed / rejected "
+                        "flagged posts become positive / negative training rows (needs --feedback-dump)")
+    t.add_argument("--feedback-dump", default=None, metavar="DUMP",
+                   help="the account dump the reviewed verdicts were scored from (the posts' texts)")
+    t.add_argument("--feedback-in-dev", action="store_true",
+                   help="also add the feedback rows to the dev rows (default: training only, never evaluated on)")
     t.add_argument("--name", default=None)
     t.add_argument("--version", default=None)
     t.set_defaults(func=_cli_train)
@@ -276,6 +283,11 @@ def _cli_train(args) -> int:
             if not sep or not src:
                 raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}")
         extra["source_weights"] = weights
+    if args.feedback or args.feedback_dump:
+        extra["feedback"] = _feedback(args)
+        extra["feedback_in_dev"] = args.feedback_in_dev
+    elif args.feedback_in_dev:
+        raise UsageError("--feedback-in-dev: needs --feedback DECISIONS and --feedback-dump DUMP")
     man = build_text_component(
         args.out, data_dir=args.data, train_files=args.train, dev_files=args.dev, lexicon_dir=args.lexicons,
         synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
@@ -290,6 +302,31 @@ def _cli_train(args) -> int:
     print(f"wrote {args.out} ({man['name']}@{man['version']}; components: {', '.join(man['components'])}"
           + (f"; lacks: {', '.join(missing)}" if missing else "") + ")")
     return 0
+
+
+def _feedback(args) -> list[dict]:
+    """``--feedback`` rows, with what was skipped said on stderr (nothing is dropped in silence)."""
+    from .training import feedback_rows
+
+    if not args.feedback or not args.feedback_dump:
+        raise UsageError("--feedback and --feedback-dump go together: the decisions name posts, the dump holds their texts")
+    if not Path(args.feedback_dump).is_file():
+        raise UsageError(f"--feedback-dump: {args.feedback_dump!r} does not exist or is not a file")
+    decisions: list = []
+    for path in args.feedback:
+        if not Path(path).is_file():
+            raise UsageError(f"--feedback: {path!r} does not exist or is not a file")
+        from .training import iter_rows
+        decisions.extend(iter_rows(Path(path)))
+    stats: dict = {}
+    rows = feedback_rows(decisions, args.feedback_dump, stats=stats)
+    skipped = {k: v for k, v in stats.items() if k not in ("decisions", "rows") and v}
+    print(f"feedback: {stats['decisions']} decisions -> {stats['rows']} rows"
+          + (f"; skipped: {', '.join(f'{k} {v}' for k, v in skipped.items())}" if skipped else ""), file=sys.stderr)
+    if not rows:
+        raise UsageError("--feedback: the decisions give no training rows (" + (", ".join(
+            f"{k} {v}" for k, v in skipped.items()) or "no decisions") + ")")
+    return rows
 
 
 def _bundle_arg(value: str):
