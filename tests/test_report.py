@@ -437,3 +437,25 @@ def test_hostile_report_in_chromium(browser, hostile):
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert pg.errors == [] and pg.foreign_requests() == []
     ctx.close()
+
+
+def test_hostile_dump_scored_for_real_renders_as_text(browser, hostile, tmp_path):
+    """The same hostile dump through ``cleanclf score`` (real verdicts, real evidence spans) and
+    ``cleanclf report``: every account view opens without running any of it."""
+    v, out = tmp_path / "v.jsonl", tmp_path / "r.html"
+    assert cli.main(["score", str(hostile["dump"]), "-o", str(v), "--posts", "all", "--no-progress",
+                     "--images-root", str(EXAMPLES)]) == 0
+    assert cli.main(["report", str(v), "-o", str(out), "--dump", str(hostile["dump"]),
+                     "--images-root", str(EXAMPLES)]) == 0
+    assert PWN_SCRIPT not in out.read_text(encoding="utf-8")
+    ctx = browser.new_context()
+    pg = _Page(ctx, out)
+    queue = json.loads(pg.page.locator("#queue-data").text_content())
+    assert "hostile-1" in {r["id"] for r in queue}  # its solicitation posts put it in the queue
+    n = len(queue)
+    for i in range(n):
+        pg.goto(f"#account/{i}")
+    assert pg.page.evaluate("typeof window.__pwned") == "undefined"
+    assert pg.page.evaluate("document.querySelectorAll('[onerror], [onload], a[href^=\"javascript\"]').length") == 0
+    assert pg.errors == [] and pg.foreign_requests() == []
+    ctx.close()
