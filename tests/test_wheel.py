@@ -109,6 +109,8 @@ def test_wheel_holds_every_hashed_file_and_every_package(built):
                       for p in (REPO / "src").rglob("__init__.py") if "__pycache__" not in p.parts)
     assert packages and all(f"{pkg}/__init__.py" in names for pkg in packages), packages
     assert not [n for n in names if "__pycache__" in n or n.endswith((".pyc", ".tmp"))]
+    # cleanclf report renders from package data: its template and its one JS and CSS asset
+    assert {f"cleanclf/report/templates/{n}" for n in ("report.html.j2", "report.js", "report.css")} <= names
     meta = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     import cleanclf
 

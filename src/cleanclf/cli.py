@@ -1,4 +1,4 @@
-"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info``, ``train``, ``evaluate``.
+"""``cleanclf`` command line: ``score``, ``text``, ``image``, ``info``, ``train``, ``evaluate``, ``report``.
 
 >>> from cleanclf.cli import build_parser
 >>> build_parser().parse_args(["score", "in.jsonl", "-o", "out.jsonl", "--jobs", "2"]).jobs
@@ -139,7 +139,55 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _model_args(n)
 
     _add_train_commands(sub)
+    _add_report_command(sub)
     return p
+
+
+def _add_report_command(subparsers) -> None:
+    """``cleanclf report``: the reviewer's HTML report (jinja2 is imported only when it runs)."""
+    r = subparsers.add_parser("report", help="a self-contained HTML review report of verdicts (pip install "
+                              "'cleanclf[report]')")
+    r.add_argument("input", metavar="VERDICTS", help="verdicts JSONL written by cleanclf score")
+    r.add_argument("-o", "--output", required=True, metavar="OUT", help="the HTML file to write")
+    r.add_argument("--dump", metavar="DUMP", help="the scored account dump: original texts and profiles "
+                   "(default: the verdicts' excerpts only)")
+    r.add_argument("--images-root", metavar="DIR", help="embed blurred thumbnails of images under DIR "
+                   "(never for escalated accounts; default: scores only)")
+    r.add_argument("--limit", type=int, default=None, metavar="N", help="at most N accounts in the queue (highest risk first)")
+    r.add_argument("--force", action="store_true", help="overwrite an existing OUT")
+    r.set_defaults(func=_cli_report)
+
+
+def _cli_report(args) -> int:
+    from .errors import MissingDependencyError
+
+    out = Path(args.output)
+    if out.exists() and out.stat().st_size and not args.force:
+        raise UsageError(f"-o: {str(out)!r} exists; pass --force to overwrite it")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit: expected a positive number of accounts, got {args.limit}")
+    if not Path(args.input).is_file():
+        raise UsageError(f"VERDICTS: {args.input!r} does not exist or is not a file")
+    if args.dump is not None and not Path(args.dump).is_file():
+        raise UsageError(f"--dump: {args.dump!r} does not exist or is not a file")
+    try:
+        from .report import build_report
+        res = build_report(args.input, out, dump=args.dump, images_root=args.images_root, limit=args.limit)
+    except MissingDependencyError as exc:
+        print(f"cleanclf report: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE  # the command cannot be used as installed: say how to install it
+    notes = []
+    if res["unreadable_verdict_lines"]:
+        notes.append(f"{res['unreadable_verdict_lines']} unreadable verdict lines")
+    if res["dump_missing"]:
+        notes.append(f"{res['dump_missing']} queued accounts not in the dump (excerpts shown)")
+    if res["dump_unreadable"]:
+        notes.append(f"{res['dump_unreadable']} unreadable dump records")
+    print(f"cleanclf report: {res['accounts']} verdicts, {res['queued']} accounts in the queue"
+          + (f" (of {res['queued_total']}, --limit)" if res["queued"] < res["queued_total"] else "")
+          + f"; {res['bytes'] / 1e6:.2f} MB written to {out}" + (f"; {'; '.join(notes)}" if notes else ""),
+          file=sys.stderr)
+    return EXIT_OK
 
 
 class _VersionAction(argparse.Action):
@@ -197,6 +245,13 @@ def _add_train_commands(subparsers) -> None:
     t.add_argument("--base", default="default", metavar="NAME|PATH",
                    help="bundle whose image and account components the new bundle keeps when --out lacks them "
                         "(default: default; 'none': a text-only bundle, which scores no images)")
+    t.add_argument("--feedback", nargs="+", default=[], metavar="DECISIONS",
+                   help="reviewers' decisions exported from a cleanclf report (JSONL): confirmed / rejected "
+                        "flagged posts become positive / negative training rows (needs --feedback-dump)")
+    t.add_argument("--feedback-dump", default=None, metavar="DUMP",
+                   help="the account dump the reviewed verdicts were scored from (the posts' texts)")
+    t.add_argument("--feedback-in-dev", action="store_true",
+                   help="also add the feedback rows to the dev rows (default: training only, never evaluated on)")
     t.add_argument("--name", default=None)
     t.add_argument("--version", default=None)
     t.set_defaults(func=_cli_train)
@@ -228,6 +283,11 @@ def _cli_train(args) -> int:
             if not sep or not src:
                 raise InputError(f"--source-weight: expected SOURCE=NUMBER, got {item!r}")
         extra["source_weights"] = weights
+    if args.feedback or args.feedback_dump:
+        extra["feedback"] = _feedback(args)
+        extra["feedback_in_dev"] = args.feedback_in_dev
+    elif args.feedback_in_dev:
+        raise UsageError("--feedback-in-dev: needs --feedback DECISIONS and --feedback-dump DUMP")
     man = build_text_component(
         args.out, data_dir=args.data, train_files=args.train, dev_files=args.dev, lexicon_dir=args.lexicons,
         synthetic=not args.no_synthetic, exclude_sources=args.exclude_source,
@@ -242,6 +302,31 @@ def _cli_train(args) -> int:
     print(f"wrote {args.out} ({man['name']}@{man['version']}; components: {', '.join(man['components'])}"
           + (f"; lacks: {', '.join(missing)}" if missing else "") + ")")
     return 0
+
+
+def _feedback(args) -> list[dict]:
+    """``--feedback`` rows, with what was skipped said on stderr (nothing is dropped in silence)."""
+    from .training import feedback_rows
+
+    if not args.feedback or not args.feedback_dump:
+        raise UsageError("--feedback and --feedback-dump go together: the decisions name posts, the dump holds their texts")
+    if not Path(args.feedback_dump).is_file():
+        raise UsageError(f"--feedback-dump: {args.feedback_dump!r} does not exist or is not a file")
+    decisions: list = []
+    for path in args.feedback:
+        if not Path(path).is_file():
+            raise UsageError(f"--feedback: {path!r} does not exist or is not a file")
+        from .training import iter_rows
+        decisions.extend(iter_rows(Path(path)))
+    stats: dict = {}
+    rows = feedback_rows(decisions, args.feedback_dump, stats=stats)
+    skipped = {k: v for k, v in stats.items() if k not in ("decisions", "rows") and v}
+    print(f"feedback: {stats['decisions']} decisions -> {stats['rows']} rows"
+          + (f"; skipped: {', '.join(f'{k} {v}' for k, v in skipped.items())}" if skipped else ""), file=sys.stderr)
+    if not rows:
+        raise UsageError("--feedback: the decisions give no training rows (" + (", ".join(
+            f"{k} {v}" for k, v in skipped.items()) or "no decisions") + ")")
+    return rows
 
 
 def _bundle_arg(value: str):

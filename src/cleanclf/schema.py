@@ -57,7 +57,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Iterator, NamedTuple
+from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 from .errors import InputError, RecordError, describe
 
@@ -893,7 +893,38 @@ def _parquet_rows(pf, names, cols, strict: bool) -> Iterator[Item]:
     yield from grouper.flush()
 
 
-__all__ = ["Account", "Post", "Item", "parse_record", "decode_line", "iter_records", "detect_format", "record_error",
+def read_accounts(source: str | os.PathLike | IO[bytes], ids: Iterable[str] | None = None,
+                  fmt: str | None = None) -> tuple[dict[str, Account], int]:
+    """``({account_id: Account}, unreadable)``: the accounts of a dump, by id, for tools that look
+    records up after scoring (the review report, training on review decisions).
+
+    ``ids`` keeps only those accounts (everything else is read and dropped, so a dump need not
+    fit in memory). ``unreadable`` counts records that are error rows when scored (a caller
+    reports it: nothing is dropped in silence). A repeated account id keeps its first record.
+
+    >>> import io
+    >>> accs, bad = read_accounts(io.BytesIO(b'{"account_id": "u1", "posts": [{"text": "hi"}]}\\n{\\n'))
+    >>> sorted(accs), accs["u1"].posts[0].text, bad
+    (['u1'], 'hi', 1)
+    """
+    wanted = None if ids is None else set(ids)
+    out: dict[str, Account] = {}
+    unreadable = 0
+    for item in iter_records(source, fmt):
+        if isinstance(item.payload, BaseException):
+            unreadable += 1
+            continue
+        try:
+            acc = parse_record(item.payload, item.line)
+        except RecordError:
+            unreadable += 1
+            continue
+        if (wanted is None or acc.account_id in wanted) and acc.account_id not in out:
+            out[acc.account_id] = acc
+    return out, unreadable
+
+
+__all__ = ["Account", "Post", "Item", "parse_record", "read_accounts", "decode_line", "iter_records", "detect_format", "record_error",
            "oversized_record_error", "Grouper", "TableRecord", "check_table_columns", "suggest_field", "encoding_hint",
            "nan_to_none", "MAX_RECORD_BYTES", "TABLE_COLUMNS", "ACCOUNT_FIELDS", "PROFILE_FIELDS", "POST_FIELDS",
            "POST_ALIASES", "TABLE_ALIASES", "WARNING_CODES"]

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from .bundle import build_text_component
 from .cards import CARD_NOTES_MARKER, TEXT_CARD, text_model_card
-from .data import (EVALUATION_ONLY_SOURCES, NONCOMMERCIAL, OWN_ROWS_DIR, data_dir, default_training_rows, find_data_dir,
+from .data import (EVALUATION_ONLY_SOURCES, NONCOMMERCIAL, OWN_ROWS_DIR, data_dir, default_training_rows, feedback_rows,
+                   find_data_dir,
                    fingerprint, frozen_test_rows, in_frozen_test, iter_rows, near_duplicate_groups,
                    near_duplicate_key, own_training_paths, parse_label, read_posts, row_weights, training_summary)
 from .evaluate import evaluate_model, summarize_report
@@ -26,7 +27,7 @@ from .thresholds import choose_thresholds
 
 __all__ = [
     "build_text_component", "CARD_NOTES_MARKER", "TEXT_CARD", "text_model_card", "EVALUATION_ONLY_SOURCES",
-    "NONCOMMERCIAL", "OWN_ROWS_DIR", "data_dir", "default_training_rows", "find_data_dir", "fingerprint", "frozen_test_rows",
+    "NONCOMMERCIAL", "OWN_ROWS_DIR", "data_dir", "default_training_rows", "feedback_rows", "find_data_dir", "fingerprint", "frozen_test_rows",
     "in_frozen_test", "iter_rows", "near_duplicate_groups", "near_duplicate_key", "own_training_paths",
     "parse_label", "read_posts", "row_weights", "training_summary", "evaluate_model", "summarize_report",
     "CLASSIFIERS", "DEFAULT_C", "DEFAULT_NB_C", "THRESHOLDS_ON", "fit_text_model", "choose_thresholds",

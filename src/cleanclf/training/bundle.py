@@ -22,6 +22,7 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
                          exclude_sources: Iterable[str] = (), exclude_licences: Iterable[str] = (),
                          frozen_test: bool = True, name: str | None = None, version: str | None = None,
                          verbose: bool = True, base: str | os.PathLike | None = None,
+                         feedback: Sequence[dict] = (), feedback_in_dev: bool = False,
                          **fit_kw) -> dict:
     """Fit the text model and write it as the ``text`` component of a bundle; returns the manifest.
 
@@ -36,6 +37,10 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
     written bundle scores images and uses the base's account rule (``cleanclf train`` passes
     ``"default"`` unless told ``--base none``). Without ``base`` a new bundle has only its
     ``text`` component; its model card says what it lacks.
+
+    ``feedback``: labelled rows from reviewers' decisions (:func:`~cleanclf.training.data.feedback_rows`),
+    added to the training rows only; ``feedback_in_dev=True`` also adds them to the dev rows
+    (thresholds and dev metrics then see them). They never enter the frozen test split.
     """
     from ..models import update_component
 
@@ -51,6 +56,13 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
     else:
         train, dev, lex = default_training_rows(data_dir, synthetic=synthetic, frozen_test=frozen_test, **kw)
         lex = Path(lexicon_dir) if lexicon_dir else lex
+    if feedback:
+        train = [*train, *feedback]
+        if feedback_in_dev:
+            dev = [*dev, *feedback]
+        if verbose:
+            print(f"feedback: {len(feedback)} rows from review decisions added to training"
+                  + (" and dev" if feedback_in_dev else " (not to dev or test)"), flush=True)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if base is not None:

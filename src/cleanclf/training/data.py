@@ -290,3 +290,92 @@ def check_trainable(rows: Sequence[dict], *, allow_noncommercial: bool = False) 
         if bad:
             raise InputError(f"rows: {len(bad)} rows carry a non-commercial licence "
                              f"(e.g. {bad[0].get('license')!r}); drop them or pass allow_noncommercial=True")
+
+
+# ----------------------------------------------------------------------------- review decisions
+#: What a reviewer's decision says about the posts the verdict flagged for that category.
+DECISION_LABELS = {"confirmed": 1, "rejected": 0}
+#: Decisions that carry no label (kept by the report, skipped here and counted).
+NEUTRAL_DECISIONS = ("unsure", "")
+
+
+def feedback_rows(decisions: str | os.PathLike | Iterable[dict], dump: str | os.PathLike | Any,
+                  *, stats: dict | None = None) -> list[dict]:
+    """Labelled text rows from a review report's decisions (``cleanclf report``'s JSONL export).
+
+    For each decision on a text category (``explicit_text``, ``solicitation``), the posts the
+    verdict flagged for it (the decision's ``post_ids``) become rows of that category:
+    ``confirmed`` -> 1, ``rejected`` -> 0; the other category stays unlabelled (null) unless a
+    decision on it covers the same post. Texts come from ``dump`` (the scored account dump,
+    matched by ``account_id`` and post id). Rows carry ``"origin": "feedback"`` and
+    ``"source": "feedback"``; they are training rows, never evaluation rows, unless the caller
+    puts them there. The last decision on an (account, category) wins.
+
+    Raises :class:`~cleanclf.errors.InputError` for a malformed decision (naming its line).
+    Decisions that give no row are counted in ``stats`` (``unsure``, ``lewd_images``,
+    ``account_not_in_dump``, ``post_not_in_dump``, ``no_post_ids``), never dropped in silence.
+
+    >>> import io, json
+    >>> dump = io.BytesIO(json.dumps({"account_id": "u1", "posts": [{"id": "p1", "text": "上门 包夜"},
+    ...                                {"id": "p2", "text": "晚饭"}]}).encode() + b"\\n")
+    >>> dec = [{"account_id": "u1", "category": "solicitation", "decision": "confirmed", "post_ids": ["p1"]}]
+    >>> [(r["text"], r["solicitation"], r["explicit_text"], r["origin"]) for r in feedback_rows(dec, dump)]
+    [('上门 包夜', 1, None, 'feedback')]
+    """
+    from ..categories import CATEGORIES
+    from ..schema import read_accounts
+
+    if isinstance(decisions, (str, os.PathLike)):
+        items = list(iter_rows(Path(decisions)))
+        where = str(decisions)
+    else:
+        items = list(decisions)
+        where = "decisions"
+    latest: dict[tuple[str, str], dict] = {}
+    for i, d in enumerate(items, start=1):
+        if not isinstance(d, dict):
+            raise InputError(f"{where}: line {i}: expected a JSON object, got {describe(d)}")
+        acc, cat, dec = d.get("account_id"), d.get("category"), d.get("decision")
+        if not isinstance(acc, (str, int)) or isinstance(acc, bool) or acc == "":
+            raise InputError(f"{where}: line {i}: 'account_id' must be a non-empty string, got {describe(acc)}")
+        if cat not in CATEGORIES:
+            raise InputError(f"{where}: line {i}: 'category' must be one of {', '.join(CATEGORIES)}, got {describe(cat)}")
+        if dec not in (*DECISION_LABELS, *NEUTRAL_DECISIONS):
+            raise InputError(f"{where}: line {i}: 'decision' must be confirmed, rejected or unsure, got {describe(dec)}")
+        ids = d.get("post_ids")
+        if ids is not None and not (isinstance(ids, list) and all(isinstance(x, (str, int)) for x in ids)):
+            raise InputError(f"{where}: line {i}: 'post_ids' must be a list of post ids, got {describe(ids)}")
+        latest[(str(acc), cat)] = d
+    counts = {k: 0 for k in ("decisions", "unsure", "lewd_images", "no_post_ids", "account_not_in_dump",
+                             "post_not_in_dump", "rows")}
+    counts["decisions"] = len(latest)
+    useful = {}
+    for (acc, cat), d in latest.items():
+        if d["decision"] in NEUTRAL_DECISIONS:
+            counts["unsure"] += 1
+        elif cat not in TEXT_CATEGORIES:
+            counts["lewd_images"] += 1  # image decisions do not label text rows
+        elif not d.get("post_ids"):
+            counts["no_post_ids"] += 1
+        else:
+            useful[(acc, cat)] = d
+    accounts, _ = read_accounts(dump, ids={acc for acc, _ in useful})
+    rows: dict[tuple[str, str], dict] = {}
+    for (acc, cat), d in useful.items():
+        account = accounts.get(acc)
+        if account is None:
+            counts["account_not_in_dump"] += 1
+            continue
+        texts = {str(p.id): p.text for p in account.posts}
+        for pid in map(str, d["post_ids"]):
+            if pid not in texts or not texts[pid]:
+                counts["post_not_in_dump"] += 1
+                continue
+            row = rows.setdefault((acc, pid), {"text": texts[pid], **{c: None for c in TEXT_CATEGORIES},
+                                               "source": "feedback", "origin": "feedback",
+                                               "license": "own review decisions", "account_id": acc, "post_id": pid})
+            row[cat] = DECISION_LABELS[d["decision"]]
+    counts["rows"] = len(rows)
+    if stats is not None:
+        stats.update(counts)
+    return list(rows.values())
