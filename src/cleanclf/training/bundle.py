@@ -78,9 +78,11 @@ def build_text_component(out_dir: str | os.PathLike, *, data_dir: str | os.PathL
         test = frozen_test_rows(data_dir, **kw)
         metrics["test"] = summarize_report(evaluate_model(model, test))
         test_split = {"rows": len(test), "share_of_groups": TEST_SHARE, "salt": TEST_SALT,
-                      "definition": "shared train.jsonl + dev.jsonl rows whose near-duplicate key hashes into "
-                                    "the test share (cleanclf.training.data.in_frozen_test); left out of "
-                                    "training and threshold choice"}
+                      "definition": "shared train.jsonl + dev.jsonl rows whose near-duplicate key hashed into "
+                                    "the test share when the split was drawn (cleanclf 0.6.0), read from the "
+                                    "list cleanclf/data/frozen_test_v1.tsv.gz so that later normalisers keep the "
+                                    "same rows (cleanclf.training.data.in_frozen_test); left out of training "
+                                    "and threshold choice"}
     filename = model.save(out_dir)
     section = {
         "files": [filename],
