@@ -57,7 +57,8 @@ def text_model_card(manifest: dict, extra: str = "") -> str:
         ft = sec.get("frozen_test", {})
         lines += ["", "## Metrics on the frozen test split (the headline; thresholds above)", "",
                   f"{ft.get('rows', '?')} rows of the shared train + dev files: whole near-duplicate groups (a salted "
-                  "hash of each row's near-duplicate key), left out of fitting, threshold choice and every model "
+                  "hash of each row's near-duplicate key, drawn once with cleanclf 0.6.0 and read from a list since, so "
+                  "normaliser changes keep the same rows), left out of fitting, threshold choice and every model "
                   "choice; only reported. Per language beside all rows.", ""]
         lines += _metric_table(test, by_lang=True)
         lines += _hard_negatives(test)
