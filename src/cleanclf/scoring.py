@@ -35,6 +35,8 @@ from typing import Any
 
 from .accounts import POSTS_MODES, AccountModel, error_verdict, image_failure_reason
 from .errors import InputError, RecordError, describe, error_dict
+from .image.text import ImageTextReader, check_image_text, require_ocr
+from .image_text import ImageTextUnits
 from .schema import Account, Item, parse_record
 
 #: Values of the ``image_mode`` scoring option.
@@ -165,8 +167,16 @@ class AccountScorer:
     """
 
     def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-                 serialize: bool = False, image_screen: bool | None = None, strict: bool = False):
+                 serialize: bool = False, image_screen: bool | None = None, strict: bool = False,
+                 image_text: str = "off", image_text_reader=None):
         check_scoring_opts(posts, image_mode, image_screen)
+        check_image_text(image_text)
+        # "off" (the default) never touches the reader, so verdicts stay byte for byte what they were
+        self.image_text = image_text
+        self.image_text_reader = image_text_reader
+        if image_text != "off" and image_text_reader is None:
+            require_ocr()  # fail before any record is scored, naming the install
+            self.image_text_reader = ImageTextReader(mode=image_text)
         if strict not in (True, False):
             raise InputError(f"strict: expected True or False, got {describe(strict)}")
         # passed to parse_record only when set, so the reader's default stays the one place it is decided
@@ -263,11 +273,20 @@ class AccountScorer:
             img_res = [[[] for _ in acc.posts] for acc in accounts]
             for (a, i), r in zip(where, results):
                 img_res[a][i].append(r)
+        units = None
+        if self.image_text != "off" and self.has_text:
+            units = ImageTextUnits(self.image_text_reader, self.clf, self.account_model.post_thresholds,
+                                   images_root=self.images_root).read(accounts)
         out = []
         for a, acc in enumerate(accounts):
-            out.append(self.account_model.verdict(
-                acc, text_res[a] if text_res is not None else None, prof_res[a],
-                img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+            if units is None:
+                out.append(self.account_model.verdict(
+                    acc, text_res[a] if text_res is not None else None, prof_res[a],
+                    img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+            else:
+                out.append(units.verdict(self.account_model, a, acc, text_res[a], prof_res[a],
+                                         img_res[a] if img_res is not None else None,
+                                         model_id=self.model_id, posts=self.posts))
             if self.serialize:  # popped by _out before the verdict is written
                 out[-1]["_stats"] = _account_stats(acc, text_res[a] if text_res is not None else None, prof_res[a],
                                                    img_res[a] if img_res is not None else None)
