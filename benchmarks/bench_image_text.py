@@ -1,0 +1,203 @@
+"""Image text and QR codes as solicitation evidence: quality, gate recall and throughput.
+
+    python benchmarks/make_image_text.py --out /tmp/imgtext --n 160 --accounts 40
+    python benchmarks/bench_image_text.py --data /tmp/imgtext [--mix 200] [--json out.json]
+
+Needs ``pip install "cleanclf[ocr]"`` (and ``segno`` for the generator). Thin: it calls
+``cleanclf.image.text.ImageTextReader``, ``Classifier.score_texts`` and ``cleanclf.score_accounts``.
+
+Reported:
+
+* image level (every labelled image read with ``mode="all"``, its text scored by the bundle's text
+  model): solicitation recall / precision (an image is flagged when its text reaches the post
+  threshold, i.e. when it would become a unit), recall per kind and per disguise, look-alike
+  negatives flagged for any text category, the same recall when only gate-open images are read;
+* handles: drawn contact handles found exactly among the contacts extracted from the text read
+  (and, looser, in the text with spaces removed); QR payloads decoded exactly;
+* gate: share of images with text the gate opens for; throughput of ``gated`` and ``all`` on a
+  mix of ``--mix`` images where 10 % carry text (the rest: photos without text);
+* accounts (``cleanclf.score_accounts`` over ``accounts.jsonl``, ``image_text`` gated and off):
+  ad accounts (>= 5 ad images, no ad text) labelled solicitation; repair-shop / restaurant /
+  ordinary accounts labelled anything.
+
+Targets (issue 20): image recall >= 0.95 at precision >= 0.98; handles exactly >= 0.95; look-alike
+negatives flagged <= 1 %; account recall >= 0.95 and <= 0.5 % repair / restaurant accounts
+flagged; gated >= 5x the throughput of all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import cleanclf  # noqa: E402
+from cleanclf.image.decode import iter_frames  # noqa: E402
+from cleanclf.image.text import ImageTextReader  # noqa: E402
+
+import make_image_text as gen  # noqa: E402
+
+
+def _rate(a: int, b: int) -> str:
+    return f"{a}/{b} = {a / b:.3f}" if b else "n/a"
+
+
+def image_level(clf, data: Path, rows: list[dict]) -> dict:
+    thr = clf.thresholds
+    reader = ImageTextReader(mode="all")
+    gate = ImageTextReader(mode="gated")
+    reads, opened = [], []
+    for r in rows:
+        res = reader.read(data / r["path"])
+        reads.append(res)
+        if "error" in res:
+            opened.append(False)
+            continue
+        img = next(iter_frames(data / r["path"]))
+        opened.append(bool(res["qr"]) or gate.text_pixels(img) >= gate.gate_min_pixels)
+    texts = [x.get("text", "") for x in reads]
+    idx = [k for k, t in enumerate(texts) if t.strip()]
+    scored = dict(zip(idx, clf.score_texts([texts[k] for k in idx]) if idx else []))
+    out: dict = {"images": len(rows)}
+    sol = [bool(scored.get(k)) and scored[k]["solicitation"] >= thr["solicitation"] for k in range(len(rows))]
+    anyc = [bool(scored.get(k)) and any(scored[k][c] >= thr[c] for c in ("solicitation", "explicit_text"))
+            for k in range(len(rows))]
+    pos = [k for k, r in enumerate(rows) if r["positive"]]
+    neg = [k for k, r in enumerate(rows) if not r["positive"]]
+    tp = sum(sol[k] for k in pos)
+    fp = sum(sol[k] for k in neg)
+    out["recall"] = _rate(tp, len(pos))
+    out["precision"] = _rate(tp, tp + fp)
+    out["recall_gated"] = _rate(sum(sol[k] and opened[k] for k in pos), len(pos))
+    out["lookalike_flagged_any"] = _rate(sum(anyc[k] for k in neg), len(neg))
+    by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for k in range(len(rows)):
+        key = rows[k]["kind"] + (f"/{rows[k]['disguise']}" if rows[k].get("disguise") else "")
+        by_kind[key][0] += (sol[k] if rows[k]["positive"] else anyc[k])
+        by_kind[key][1] += 1
+    out["flagged_by_kind"] = {k: f"{a}/{b}" for k, (a, b) in sorted(by_kind.items())}
+    out["missed_positives"] = [{"path": rows[k]["path"], "text": texts[k][:80],
+                                "solicitation": round(scored[k]["solicitation"], 3) if k in scored else None}
+                               for k in pos if not sol[k]][:15]
+    out["flagged_negatives"] = [{"path": rows[k]["path"], "text": texts[k][:80]} for k in neg if anyc[k]][:15]
+    # handles and QR payloads
+    h_exact = h_text = h_total = 0
+    missed_handles = []
+    for k in pos:
+        contacts = {(e.get("type"), str(e.get("value"))) for e in (scored.get(k) or {}).get("evidence", ())
+                    if e.get("kind") == "contact"}
+        values = {v for _, v in contacts}
+        flat = texts[k].replace(" ", "").lower()
+        for h in rows[k]["handles"]:
+            h_total += 1
+            ok = h["value"].lower() in values
+            h_exact += ok
+            h_text += h["value"].lower() in flat
+            if not ok:
+                missed_handles.append({"path": rows[k]["path"], "handle": h["value"], "contacts": sorted(values),
+                                       "text": texts[k][:80]})
+    out["handles_extracted_exactly"] = _rate(h_exact, h_total)
+    out["handles_in_text_exactly"] = _rate(h_text, h_total)
+    out["missed_handles"] = missed_handles[:10]
+    q_ok = q_total = 0
+    for k, r in enumerate(rows):
+        got = {q["payload"] for q in reads[k].get("qr", ())}
+        for p in r["qr"]:
+            q_total += 1
+            q_ok += p in got
+    out["qr_payloads_exact"] = _rate(q_ok, q_total)
+    text_rows = [k for k, r in enumerate(rows) if r["has_text"]]
+    out["gate_recall_text_images"] = _rate(sum(opened[k] for k in text_rows), len(text_rows))
+    textless = [k for k, r in enumerate(rows) if not r["has_text"]]
+    out["gate_open_textless_images"] = _rate(sum(opened[k] for k in textless), len(textless))
+    out["gate_missed"] = [rows[k]["path"] for k in text_rows if not opened[k]][:15]
+    out["read_errors"] = sum("error" in x for x in reads)
+    return out
+
+
+def throughput(data: Path, rows: list[dict], n: int, seed: int) -> dict:
+    rng = random.Random(seed)
+    n_text = max(1, n // 10)
+    with_text = rng.sample([r["path"] for r in rows if r["has_text"]], n_text)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [data / p for p in with_text]
+        for i in range(n - n_text):
+            p = Path(tmp) / f"photo{i}.jpg"
+            gen.photo(rng).save(p, quality=90)
+            paths.append(p)
+        rng.shuffle(paths)
+        out = {"images": n, "with_text": n_text}
+        for mode in ("gated", "all"):
+            reader = ImageTextReader(mode=mode)
+            reader.read(paths[0])  # sessions loaded outside the timing
+            t = time.perf_counter()
+            res = reader.read_many(paths)
+            dt = time.perf_counter() - t
+            out[mode] = {"seconds": round(dt, 2), "images_per_s": round(n / dt, 2),
+                         "read": sum(1 for r in res if r.get("read"))}
+            if mode == "gated":
+                opened = {str(p) for p, r in zip(paths, res) if r.get("read")}
+                out["gate_recall_on_mix"] = _rate(sum(str(data / p) in opened for p in with_text), n_text)
+        out["speedup_gated_vs_all"] = round(out["gated"]["images_per_s"] / out["all"]["images_per_s"], 2)
+    return out
+
+
+def accounts(clf, data: Path) -> dict:
+    labels = json.loads((data / "account_labels.json").read_text(encoding="utf-8"))
+    out = {}
+    lines = (data / "accounts.jsonl").read_bytes().splitlines()
+    for mode in ("gated", "off"):
+        t = time.perf_counter()
+        verdicts = list(cleanclf.score_accounts(lines, model=clf, images_root=str(data), image_text=mode,
+                                                chunk_size=len(lines)))
+        dt = time.perf_counter() - t
+        by: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        wrong = []
+        for v in verdicts:
+            lab = labels[v["account_id"]]
+            hit = "solicitation" in v["labels"] if lab["solicitation"] else bool(v["labels"])
+            by[lab["kind"]][0] += hit
+            by[lab["kind"]][1] += 1
+            if hit != lab["solicitation"]:
+                wrong.append({"account_id": v["account_id"], "labels": v["labels"],
+                              "units": (v["counts"].get("image_text") or {}).get("units")})
+        out[mode] = {"seconds": round(dt, 1),
+                     "ad_accounts_labelled_solicitation": _rate(*by["ad"]),
+                     **{f"{k}_accounts_labelled": _rate(*by[k]) for k in ("repair", "restaurant", "ordinary")},
+                     "errors": sum(v["error"] is not None for v in verdicts), "wrong": wrong[:10]}
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", required=True, help="folder written by make_image_text.py")
+    ap.add_argument("--mix", type=int, default=200, help="images in the throughput mix (10 %% with text)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--skip-accounts", action="store_true")
+    args = ap.parse_args(argv)
+    data = Path(args.data)
+    rows = [json.loads(x) for x in (data / "labels.jsonl").read_text(encoding="utf-8").splitlines()]
+    clf = cleanclf.load()
+    res = {"model": clf.model_id, "date": time.strftime("%Y-%m-%d %H:%M")}
+    res["image_level"] = image_level(clf, data, rows)
+    print(json.dumps(res["image_level"], ensure_ascii=False, indent=1), flush=True)
+    res["throughput"] = throughput(data, rows, args.mix, args.seed)
+    print(json.dumps(res["throughput"], ensure_ascii=False, indent=1), flush=True)
+    if not args.skip_accounts:
+        res["accounts"] = accounts(clf, data)
+        print(json.dumps(res["accounts"], ensure_ascii=False, indent=1), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
