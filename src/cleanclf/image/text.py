@@ -175,8 +175,8 @@ class ImageTextReader:
         import zxingcpp
 
         out = []
-        fmts = zxingcpp.BarcodeFormat.QRCode | zxingcpp.BarcodeFormat.MicroQRCode
-        for res in zxingcpp.read_barcodes(img.convert("L"), formats=fmts):
+        for res in zxingcpp.read_barcodes(img.convert("L"), formats=(zxingcpp.BarcodeFormat.QRCode,
+                                                                     zxingcpp.BarcodeFormat.MicroQRCode)):
             payload = res.text or ""
             if not payload:
                 continue
