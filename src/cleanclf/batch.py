@@ -50,7 +50,7 @@ from .accounts import error_verdict
 from .errors import InputError, RecordError, describe
 from .schema import Account, Item
 from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line, verdict_stats
-from .image.text import check_image_text, require_ocr
+from .image_text import check_image_text, require_ocr
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20

@@ -722,7 +722,7 @@ def cmd_score(args, model=None) -> int:
         if spark:
             raise UsageError(f"--image-text {image_text}: not available with --engine spark; use --engine local")
         from .errors import MissingDependencyError
-        from .image.text import require_ocr
+        from .image_text import require_ocr
 
         try:
             require_ocr()

@@ -26,13 +26,50 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from typing import Any
+
 from .categories import TEXT_CATEGORIES
+from .errors import InputError, MissingDependencyError, describe
 from .schema import Account, Post
+
+#: Values of the ``image_text`` scoring option (``--image-text``).
+IMAGE_TEXT_MODES = ("off", "gated", "all")
+#: How to get the optional dependencies.
+OCR_INSTALL = 'pip install "cleanclf[ocr]"'
 
 #: The ``origin`` of a unit made from an image's text.
 ORIGIN = "image_text"
 _MAX_LINES = 20
 _MAX_TEXT = 500
+
+
+def check_image_text(mode: Any) -> str:
+    """Validate the ``image_text`` option (one of :data:`IMAGE_TEXT_MODES`).
+
+    >>> check_image_text("gated")
+    'gated'
+    >>> check_image_text("some")
+    Traceback (most recent call last):
+    ...
+    cleanclf.errors.InputError: image_text: expected one of ('off', 'gated', 'all'), got 'some' (str)
+    """
+    if mode not in IMAGE_TEXT_MODES:
+        raise InputError(f"image_text: expected one of {IMAGE_TEXT_MODES}, got {describe(mode)}")
+    return mode
+
+
+def require_ocr() -> None:
+    """Raise :class:`~cleanclf.errors.MissingDependencyError` naming the install when the ``ocr``
+    extra (``rapidocr-onnxruntime``, ``zxing-cpp``) is not installed."""
+    missing = []
+    for mod, dist in (("rapidocr_onnxruntime", "rapidocr-onnxruntime"), ("zxingcpp", "zxing-cpp")):
+        try:
+            __import__(mod)
+        except ImportError:
+            missing.append(dist)
+    if missing:
+        raise MissingDependencyError(
+            f"reading text and QR codes in images needs {' and '.join(missing)}: {OCR_INSTALL}")
 
 
 def unit_id(post_id: str, image_index: int) -> str:
@@ -165,4 +202,5 @@ class ImageTextUnits:
             v["evidence"].append({"kind": "omitted", "what": "image_text", "omitted": len(shown) - limit})
 
 
-__all__ = ["ImageTextUnits", "unit_id", "ORIGIN"]
+__all__ = ["ImageTextUnits", "unit_id", "ORIGIN", "IMAGE_TEXT_MODES", "OCR_INSTALL", "check_image_text",
+           "require_ocr"]

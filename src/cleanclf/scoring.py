@@ -35,8 +35,7 @@ from typing import Any
 
 from .accounts import POSTS_MODES, AccountModel, error_verdict, image_failure_reason
 from .errors import InputError, RecordError, describe, error_dict
-from .image.text import ImageTextReader, check_image_text, require_ocr
-from .image_text import ImageTextUnits
+from .image_text import ImageTextUnits, check_image_text, require_ocr
 from .schema import Account, Item, parse_record
 
 #: Values of the ``image_mode`` scoring option.
@@ -176,6 +175,8 @@ class AccountScorer:
         self.image_text_reader = image_text_reader
         if image_text != "off" and image_text_reader is None:
             require_ocr()  # fail before any record is scored, naming the install
+            from .image.text import ImageTextReader  # imported only when used: cleanclf.image is heavy
+
             self.image_text_reader = ImageTextReader(mode=image_text)
         if strict not in (True, False):
             raise InputError(f"strict: expected True or False, got {describe(strict)}")

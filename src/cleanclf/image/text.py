@@ -34,12 +34,9 @@ import numpy as np
 from PIL import Image
 
 from ..errors import CleanclfError, InputError, MissingDependencyError, describe, error_dict
+from ..image_text import IMAGE_TEXT_MODES, OCR_INSTALL, check_image_text, require_ocr
 from .decode import iter_frames
 
-#: Values of the ``image_text`` scoring option (``--image-text``).
-IMAGE_TEXT_MODES = ("off", "gated", "all")
-#: How to get the optional dependencies.
-OCR_INSTALL = 'pip install "cleanclf[ocr]"'
 
 # (compiled pattern on the lower-cased payload without scheme, type); first match wins
 _QR_TYPES = (
@@ -84,35 +81,6 @@ def classify_qr(payload: str) -> dict:
     if _SCHEME.match(raw) and low.startswith(("http://", "https://")) or low.startswith("www."):
         return {"type": "url", "value": rest[:200], "contact": True}
     return {"type": "text", "value": raw[:200], "contact": False}
-
-
-def check_image_text(mode: Any) -> str:
-    """Validate the ``image_text`` option (one of :data:`IMAGE_TEXT_MODES`).
-
-    >>> check_image_text("gated")
-    'gated'
-    >>> check_image_text("some")
-    Traceback (most recent call last):
-    ...
-    cleanclf.errors.InputError: image_text: expected one of ('off', 'gated', 'all'), got 'some' (str)
-    """
-    if mode not in IMAGE_TEXT_MODES:
-        raise InputError(f"image_text: expected one of {IMAGE_TEXT_MODES}, got {describe(mode)}")
-    return mode
-
-
-def require_ocr() -> None:
-    """Raise :class:`~cleanclf.errors.MissingDependencyError` naming the install when the ``ocr``
-    extra (``rapidocr-onnxruntime``, ``zxing-cpp``) is not installed."""
-    missing = []
-    for mod, dist in (("rapidocr_onnxruntime", "rapidocr-onnxruntime"), ("zxingcpp", "zxing-cpp")):
-        try:
-            __import__(mod)
-        except ImportError:
-            missing.append(dist)
-    if missing:
-        raise MissingDependencyError(
-            f"reading text and QR codes in images needs {' and '.join(missing)}: {OCR_INSTALL}")
 
 
 def _box(points) -> list[int]:
