@@ -224,7 +224,9 @@ def make_negative(kind: str, rng: random.Random, k: int) -> tuple[Image.Image, d
 POS_KINDS = ["ad_card", "ad_card", "qr_card", "chat_ad", "photo_contact"]
 NEG_KINDS = ["menu", "shop_sign", "repair_card", "repair_card", "news", "chat_ok", "meme", "qr_benign", "photo"]
 TEXTLESS = {"photo"}
-INNOCUOUS = ["今天天气不错", "分享一张图", "晚安", "周末愉快", "新的一天", "看看这个"]
+# ordinary captions; "分享一张图" was dropped: the text model flags it explicit_text (0.65), which
+# made look-alike accounts labelled with image text off and hid what image text adds
+INNOCUOUS = ["今天天气不错", "路边的花开了", "晚安", "周末愉快", "新的一天", "看看这个"]
 
 
 def main(argv=None) -> None:
