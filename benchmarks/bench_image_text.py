@@ -90,6 +90,7 @@ def image_level(clf, data: Path, rows: list[dict]) -> dict:
     # handles and QR payloads
     h_exact = h_text = h_total = 0
     missed_handles = []
+    by_form: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # extracted, in text, total
     for k in pos:
         contacts = {(e.get("type"), str(e.get("value"))) for e in (scored.get(k) or {}).get("evidence", ())
                     if e.get("kind") == "contact"}
@@ -100,11 +101,16 @@ def image_level(clf, data: Path, rows: list[dict]) -> dict:
             ok = h["value"].lower() in values
             h_exact += ok
             h_text += h["value"].lower() in flat
+            form = h["type"] if h["type"] != "wechat" else "wechat " + h["value"].rstrip("0123456789") + "NN"
+            by_form[form][0] += ok
+            by_form[form][1] += h["value"].lower() in flat
+            by_form[form][2] += 1
             if not ok:
                 missed_handles.append({"path": rows[k]["path"], "handle": h["value"], "contacts": sorted(values),
                                        "text": texts[k][:80]})
     out["handles_extracted_exactly"] = _rate(h_exact, h_total)
     out["handles_in_text_exactly"] = _rate(h_text, h_total)
+    out["handles_by_form"] = {k: f"extracted {a}/{n}, in text {b}/{n}" for k, (a, b, n) in sorted(by_form.items())}
     out["missed_handles"] = missed_handles[:10]
     q_ok = q_total = 0
     for k, r in enumerate(rows):
