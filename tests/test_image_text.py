@@ -148,7 +148,7 @@ def test_off_is_byte_identical_to_no_option(tmp_path):
     assert a.read_bytes() == b.read_bytes()
     assert b"image_text" not in b.read_bytes()
     run = json.loads((tmp_path / "b.jsonl.run.json").read_text())
-    assert "image_text" not in run["options"]  # older run records still match on --resume
+    assert "image_text" not in run["options"] and "image_text" not in run  # older run records still match
 
 
 # ---------------------------------------------------------------- reading
@@ -288,3 +288,21 @@ def test_reader_pickles_without_its_sessions():
     r.__dict__["_engine"] = object()  # stands for a loaded session
     r2 = pickle.loads(pickle.dumps(r))
     assert r2.mode == "all" and r2.gate_side == 256 and "_engine" not in r2.__dict__
+
+
+@needs_ocr
+def test_cli_gated_counts_image_text_in_the_run_record(tmp_path, capsys):
+    from cleanclf.cli import main
+
+    shapes().save(tmp_path / "photo.png")
+    dump = tmp_path / "d.jsonl"
+    dump.write_text(json.dumps({"account_id": "u1", "posts": [{"id": "p", "text": "晚安",
+                                                               "images": ["photo.png", "gone.png"]}]}) + "\n")
+    out = tmp_path / "v.jsonl"
+    assert main(["score", str(dump), "-o", str(out), "--no-progress", "--image-text", "gated"]) in (0, 3)
+    v = json.loads(out.read_text())
+    assert v["counts"]["image_text"] == {"images": 2, "read": 0, "gated_out": 1, "failed": 1, "with_text": 0,
+                                         "with_qr": 0, "units": 0}
+    run = json.loads((tmp_path / "v.jsonl.run.json").read_text())
+    assert run["options"]["image_text"] == "gated" and run["image_text"]["gated_out"] == 1
+    assert "image text: 0 of 2 images read, 1 gated out, 1 failed" in capsys.readouterr().err

@@ -537,6 +537,7 @@ class _RunStats:
         self.images_failed: dict[str, int] = {}
         self.error_types: dict[str, int] = {}
         self.warnings: dict[str, int] = {}
+        self.image_text: dict[str, int] = {}
 
     def add(self, labels, esc: bool, err: bool, st: dict | None) -> None:
         self.accounts += 1
@@ -554,6 +555,8 @@ class _RunStats:
             self.error_types[st["error"]] = self.error_types.get(st["error"], 0) + 1
         for code, n in (st.get("warnings") or {}).items():
             self.warnings[code] = self.warnings.get(code, 0) + n
+        for k, n in (st.get("image_text") or {}).items():
+            self.image_text[k] = self.image_text.get(k, 0) + n
 
     @property
     def images_failed_total(self) -> int:
@@ -570,13 +573,16 @@ class _RunStats:
                 "texts": rate(self.counts["texts_failed"], self.counts["texts_failed"] + self.counts["texts"])}
 
     def as_record(self) -> dict:
-        return {"counts": {"accounts": self.accounts, "error_rows": self.errors, **self.counts,
-                           "images_failed": self.images_failed_total, "escalate": self.escalate,
-                           "flagged": dict(self.flagged)},
-                "images_failed_by_reason": dict(sorted(self.images_failed.items())),
-                "error_rows_by_type": dict(sorted(self.error_types.items())),
-                "warnings_by_code": dict(sorted(self.warnings.items())),
-                "error_rates": self.rates()}
+        out = {"counts": {"accounts": self.accounts, "error_rows": self.errors, **self.counts,
+                          "images_failed": self.images_failed_total, "escalate": self.escalate,
+                          "flagged": dict(self.flagged)},
+               "images_failed_by_reason": dict(sorted(self.images_failed.items())),
+               "error_rows_by_type": dict(sorted(self.error_types.items())),
+               "warnings_by_code": dict(sorted(self.warnings.items())),
+               "error_rates": self.rates()}
+        if self.image_text:  # --image-text gated|all: image references read, gated out, failed, units
+            out["image_text"] = dict(self.image_text)
+        return out
 
 
 def _fmt_counts(d: dict) -> str:
@@ -896,6 +902,10 @@ def cmd_score(args, model=None) -> int:
         detail += f", failed {stats.images_failed_total} ({_fmt_counts(stats.images_failed)})"
     if c["images_unscored"]:
         detail += f", not scored (no image component) {c['images_unscored']}"
+    if stats.image_text:
+        it = stats.image_text
+        detail += (f"; image text: {it.get('read', 0)} of {it.get('images', 0)} images read, {it.get('gated_out', 0)} "
+                   f"gated out, {it.get('failed', 0)} failed, {it.get('units', 0)} flagged units")
     if stats.error_types:
         detail += f"; error rows by type: {_fmt_counts(stats.error_types)}"
     if stats.warnings:

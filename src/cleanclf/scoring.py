@@ -126,6 +126,9 @@ def verdict_stats(verdict: dict, computed: dict | None = None) -> dict:
         code = _warning_code(w)
         warns[code] = warns.get(code, 0) + 1
     out["warnings"] = warns
+    it = (verdict.get("counts") or {}).get("image_text")
+    if it:  # only with image text on: other runs' statistics keep their keys
+        out["image_text"] = dict(it)
     return out
 
 
