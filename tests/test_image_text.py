@@ -306,3 +306,21 @@ def test_cli_gated_counts_image_text_in_the_run_record(tmp_path, capsys):
     run = json.loads((tmp_path / "v.jsonl.run.json").read_text())
     assert run["options"]["image_text"] == "gated" and run["image_text"]["gated_out"] == 1
     assert "image text: 0 of 2 images read, 1 gated out, 1 failed" in capsys.readouterr().err
+
+
+@needs_ocr
+@needs_fonts
+def test_a_handle_repeated_in_a_post_and_an_image_supports_the_rule(tmp_path, clf):
+    card(AD).save(tmp_path / "ad.png")
+    ad_text = "同城上门服务 包夜 全套 加微信 abc_test01"
+    assert clf.score_text(ad_text)["solicitation"] >= clf.thresholds["solicitation"]
+    rec = {"account_id": "mixed", "posts": [{"id": "t", "text": ad_text},
+                                            {"id": "i", "text": "晚安", "images": ["ad.png"]}]
+           + [{"id": f"o{k}", "text": "今天天气不错"} for k in range(3)]}
+    off = next(cleanclf.score_accounts([rec], model=clf, images_root=str(tmp_path)))
+    v = next(cleanclf.score_accounts([rec], model=clf, images_root=str(tmp_path), image_text="gated"))
+    assert "solicitation" not in off["labels"]  # one ad post never makes an account
+    rule = next(e for e in v["evidence"] if e["kind"] == "rule" and e["category"] == "solicitation")
+    assert rule["support"] == ["repeated_contact"] and "solicitation" in v["labels"]
+    contact = next(e for e in v["evidence"] if e["kind"] == "contact" and e["value"] == "abc_test01")
+    assert contact["post_ids"] == ["t", "i#image0"]
