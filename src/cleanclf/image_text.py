@@ -25,7 +25,6 @@ the image, the text read, its line boxes, the QR codes and the contacts.
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import Any
 
 from .categories import TEXT_CATEGORIES
