@@ -50,6 +50,7 @@ from .accounts import error_verdict
 from .errors import InputError, RecordError, describe
 from .schema import Account, Item
 from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line, verdict_stats
+from .image_text import check_image_text, require_ocr
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
@@ -320,7 +321,8 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
                    image_mode: str = "exact", image_screen: bool | None = None,
                    chunk_size: int = DEFAULT_CHUNK_SIZE,
                    chunk_bytes: int = DEFAULT_CHUNK_BYTES, trust_model: bool = False,
-                   total: int | None = None, strict: bool = False, _serialize: bool = False,
+                   total: int | None = None, strict: bool = False, image_text: str = "off",
+                   _serialize: bool = False,
                    _by_chunk: bool = False) -> Iterator[dict]:
     """Score account records lazily; one verdict record per input record, in input order.
 
@@ -336,7 +338,9 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     ``image_mode`` is ``"exact"`` or ``"fast"``; ``image_screen``: ``None`` (the model's default:
     the int8 screen in fast mode on VNNI CPUs), ``False`` (float32 only) or ``True``.
     ``strict=True`` is passed on to :class:`~cleanclf.scoring.AccountScorer` (input the schema
-    does not know becomes an error row instead of a warning).
+    does not know becomes an error row instead of a warning). ``image_text``: ``"off"`` (default),
+    ``"gated"`` or ``"all"``: read text and QR codes in images as evidence (:mod:`cleanclf.image_text`;
+    needs ``pip install "cleanclf[ocr]"``, else ``MissingDependencyError`` before anything is scored).
 
     >>> from cleanclf.batch import score_accounts
     >>> v = next(score_accounts([{"account_id": "u1", "posts": []}]))   # doctest: +SKIP
@@ -345,6 +349,9 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
     """
     check_count("jobs", jobs)
     check_scoring_opts(posts, image_mode, image_screen)
+    check_image_text(image_text)
+    if image_text != "off":
+        require_ocr()
     if on_error not in ON_ERROR:
         raise InputError(f"on_error: expected one of {ON_ERROR}, got {describe(on_error)}")
     check_count("chunk_size", chunk_size)
@@ -356,7 +363,8 @@ def score_accounts(records: Iterable[Any], *, model=None, jobs: int = 1, progres
                      opts={"posts": posts, "images_root": None if images_root is None else str(images_root),
                            "image_mode": image_mode, "image_screen": image_screen, "serialize": _serialize,
                            # passed only when set, so scorers built before the option keep working
-                           **({"strict": True} if strict else {})},
+                           **({"strict": True} if strict else {}),
+                           **({"image_text": image_text} if image_text != "off" else {})},
                      chunk_size=chunk_size, chunk_bytes=chunk_bytes, total=total, by_chunk=_by_chunk)
 
 

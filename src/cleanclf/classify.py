@@ -137,16 +137,17 @@ class Classifier:
         return self.image_model.score_images(list(paths), mode=mode, images_root=images_root, screen=screen)
 
     # ------------------------------------------------------------------ accounts
-    def score_account(self, account, *, posts: str = "flagged", images_root=None) -> dict:
+    def score_account(self, account, *, posts: str = "flagged", images_root=None, image_text: str = "off") -> dict:
         """Score one account (an :class:`~cleanclf.schema.Account` or a record dict) into a verdict record.
 
         Runs :class:`~cleanclf.scoring.AccountScorer`, the scorer batch and Spark use, so the verdict
         is the one ``cleanclf score`` writes for the same record (as its first line); a bad record
-        gives an error verdict, bad options raise ``ValueError``.
+        gives an error verdict, bad options raise ``ValueError``. ``image_text``: ``"off"``, ``"gated"`` or
+        ``"all"`` (text and QR codes in images as evidence; ``pip install "cleanclf[ocr]"``).
         """
         from .scoring import AccountScorer
 
-        return AccountScorer(self, posts=posts, images_root=images_root).score_record(account)
+        return AccountScorer(self, posts=posts, images_root=images_root, image_text=image_text).score_record(account)
 
     def __repr__(self) -> str:
         parts = [c for c, m in (("text", self.text_model), ("image", self.image_model)) if m is not None]

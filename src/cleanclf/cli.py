@@ -111,6 +111,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     s.add_argument("--image-mode", choices=("exact", "fast"), default="exact")
     s.add_argument("--no-screen", action="store_true",
                    help="fast image mode: score every frame with the float32 graph (no int8 screening)")
+    s.add_argument("--image-text", choices=("off", "gated", "all"), default="off",
+                   help="read text and QR codes in images as evidence: gated reads images a cheap test finds "
+                        "text or a QR code in, all reads every image (default off; pip install 'cleanclf[ocr]')")
     s.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     s.add_argument("--chunk-size", type=int, default=None, metavar="N",
                    help="accounts per chunk (default 128; --engine local)")
@@ -489,8 +492,11 @@ def _model_info(model, trust: bool) -> dict:
 
 def _verdict_options(args) -> dict:
     """The options that change verdict lines (what ``--resume`` must keep)."""
-    return {"posts": args.posts, "image_mode": args.image_mode, "image_screen": not args.no_screen,
-            "images_root": str(Path(args.images_root).resolve()), "strict": bool(getattr(args, "strict", False))}
+    out = {"posts": args.posts, "image_mode": args.image_mode, "image_screen": not args.no_screen,
+           "images_root": str(Path(args.images_root).resolve()), "strict": bool(getattr(args, "strict", False))}
+    if getattr(args, "image_text", "off") != "off":  # absent when off: run records of older runs still match
+        out["image_text"] = args.image_text
+    return out
 
 
 def _resume_differences(record: dict, fingerprint: dict, model_info: dict, options: dict) -> list[str]:
@@ -531,6 +537,7 @@ class _RunStats:
         self.images_failed: dict[str, int] = {}
         self.error_types: dict[str, int] = {}
         self.warnings: dict[str, int] = {}
+        self.image_text: dict[str, int] = {}
 
     def add(self, labels, esc: bool, err: bool, st: dict | None) -> None:
         self.accounts += 1
@@ -548,6 +555,8 @@ class _RunStats:
             self.error_types[st["error"]] = self.error_types.get(st["error"], 0) + 1
         for code, n in (st.get("warnings") or {}).items():
             self.warnings[code] = self.warnings.get(code, 0) + n
+        for k, n in (st.get("image_text") or {}).items():
+            self.image_text[k] = self.image_text.get(k, 0) + n
 
     @property
     def images_failed_total(self) -> int:
@@ -564,13 +573,16 @@ class _RunStats:
                 "texts": rate(self.counts["texts_failed"], self.counts["texts_failed"] + self.counts["texts"])}
 
     def as_record(self) -> dict:
-        return {"counts": {"accounts": self.accounts, "error_rows": self.errors, **self.counts,
-                           "images_failed": self.images_failed_total, "escalate": self.escalate,
-                           "flagged": dict(self.flagged)},
-                "images_failed_by_reason": dict(sorted(self.images_failed.items())),
-                "error_rows_by_type": dict(sorted(self.error_types.items())),
-                "warnings_by_code": dict(sorted(self.warnings.items())),
-                "error_rates": self.rates()}
+        out = {"counts": {"accounts": self.accounts, "error_rows": self.errors, **self.counts,
+                          "images_failed": self.images_failed_total, "escalate": self.escalate,
+                          "flagged": dict(self.flagged)},
+               "images_failed_by_reason": dict(sorted(self.images_failed.items())),
+               "error_rows_by_type": dict(sorted(self.error_types.items())),
+               "warnings_by_code": dict(sorted(self.warnings.items())),
+               "error_rates": self.rates()}
+        if self.image_text:  # --image-text gated|all: image references read, gated out, failed, units
+            out["image_text"] = dict(self.image_text)
+        return out
 
 
 def _fmt_counts(d: dict) -> str:
@@ -711,6 +723,17 @@ def cmd_score(args, model=None) -> int:
     if not 0.0 <= args.max_error_rate <= 1.0:
         raise UsageError(f"--max-error-rate: expected a number from 0 to 1, got {args.max_error_rate}")
     jobs = args.jobs or 1
+    image_text = getattr(args, "image_text", "off")
+    if image_text != "off":
+        if spark:
+            raise UsageError(f"--image-text {image_text}: not available with --engine spark; use --engine local")
+        from .errors import MissingDependencyError
+        from .image_text import require_ocr
+
+        try:
+            require_ocr()
+        except MissingDependencyError as exc:
+            raise UsageError(f"--image-text {image_text}: {exc}") from None
     try:
         fmt = detect_format(args.input)
     except ValueError as exc:
@@ -824,6 +847,8 @@ def cmd_score(args, model=None) -> int:
     interrupted = False
     gen = None
     extra = {"strict": True} if getattr(args, "strict", False) else {}
+    if getattr(args, "image_text", "off") != "off":
+        extra["image_text"] = args.image_text
     try:
         gen = score_accounts(items, model=model, jobs=jobs, progress=not args.no_progress,
                              posts=args.posts, images_root=args.images_root, image_mode=args.image_mode,
@@ -877,6 +902,10 @@ def cmd_score(args, model=None) -> int:
         detail += f", failed {stats.images_failed_total} ({_fmt_counts(stats.images_failed)})"
     if c["images_unscored"]:
         detail += f", not scored (no image component) {c['images_unscored']}"
+    if stats.image_text:
+        it = stats.image_text
+        detail += (f"; image text: {it.get('read', 0)} of {it.get('images', 0)} images read, {it.get('gated_out', 0)} "
+                   f"gated out, {it.get('failed', 0)} failed, {it.get('units', 0)} flagged units")
     if stats.error_types:
         detail += f"; error rows by type: {_fmt_counts(stats.error_types)}"
     if stats.warnings:

@@ -35,6 +35,7 @@ from typing import Any
 
 from .accounts import POSTS_MODES, AccountModel, error_verdict, image_failure_reason
 from .errors import InputError, RecordError, describe, error_dict
+from .image_text import ImageTextUnits, check_image_text, require_ocr
 from .schema import Account, Item, parse_record
 
 #: Values of the ``image_mode`` scoring option.
@@ -125,6 +126,9 @@ def verdict_stats(verdict: dict, computed: dict | None = None) -> dict:
         code = _warning_code(w)
         warns[code] = warns.get(code, 0) + 1
     out["warnings"] = warns
+    it = (verdict.get("counts") or {}).get("image_text")
+    if it:  # only with image text on: other runs' statistics keep their keys
+        out["image_text"] = dict(it)
     return out
 
 
@@ -165,8 +169,18 @@ class AccountScorer:
     """
 
     def __init__(self, clf, *, posts: str = "flagged", images_root=None, image_mode: str = "exact",
-                 serialize: bool = False, image_screen: bool | None = None, strict: bool = False):
+                 serialize: bool = False, image_screen: bool | None = None, strict: bool = False,
+                 image_text: str = "off", image_text_reader=None):
         check_scoring_opts(posts, image_mode, image_screen)
+        check_image_text(image_text)
+        # "off" (the default) never touches the reader, so verdicts stay byte for byte what they were
+        self.image_text = image_text
+        self.image_text_reader = image_text_reader
+        if image_text != "off" and image_text_reader is None:
+            require_ocr()  # fail before any record is scored, naming the install
+            from .image.text import ImageTextReader  # imported only when used: cleanclf.image is heavy
+
+            self.image_text_reader = ImageTextReader(mode=image_text)
         if strict not in (True, False):
             raise InputError(f"strict: expected True or False, got {describe(strict)}")
         # passed to parse_record only when set, so the reader's default stays the one place it is decided
@@ -263,11 +277,20 @@ class AccountScorer:
             img_res = [[[] for _ in acc.posts] for acc in accounts]
             for (a, i), r in zip(where, results):
                 img_res[a][i].append(r)
+        units = None
+        if self.image_text != "off" and self.has_text:
+            units = ImageTextUnits(self.image_text_reader, self.clf, self.account_model.post_thresholds,
+                                   images_root=self.images_root).read(accounts)
         out = []
         for a, acc in enumerate(accounts):
-            out.append(self.account_model.verdict(
-                acc, text_res[a] if text_res is not None else None, prof_res[a],
-                img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+            if units is None:
+                out.append(self.account_model.verdict(
+                    acc, text_res[a] if text_res is not None else None, prof_res[a],
+                    img_res[a] if img_res is not None else None, model_id=self.model_id, posts=self.posts))
+            else:
+                out.append(units.verdict(self.account_model, a, acc, text_res[a], prof_res[a],
+                                         img_res[a] if img_res is not None else None,
+                                         model_id=self.model_id, posts=self.posts))
             if self.serialize:  # popped by _out before the verdict is written
                 out[-1]["_stats"] = _account_stats(acc, text_res[a] if text_res is not None else None, prof_res[a],
                                                    img_res[a] if img_res is not None else None)
