@@ -1,4 +1,5 @@
-"""benchmarks/perturb.py: every disguise family does its job, deterministically."""
+"""cleanclf.text.perturb (the disguise generator of the benchmarks and of training augmentation,
+imported by benchmarks as ``perturb``): every disguise family does its job, deterministically."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cleanclf.text import perturb
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import perturb  # noqa: E402
+import perturb as benchmarks_perturb  # noqa: E402  (the benchmarks' shim)
 
 # (family, a text containing its target, a text without it or None when every text is a target)
 CASES = [
@@ -32,6 +35,10 @@ CASES = [
 def test_doctests():
     res = doctest.testmod(perturb)
     assert res.attempted > 15 and res.failed == 0
+
+
+def test_benchmarks_import_the_library_module():
+    assert benchmarks_perturb.perturb is perturb.perturb and benchmarks_perturb.FAMILIES is perturb.FAMILIES
 
 
 def test_every_family_is_covered():

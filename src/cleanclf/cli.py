@@ -243,6 +243,9 @@ def _add_train_commands(subparsers) -> None:
                         "(default: fit_text_model's)")
     t.add_argument("--source-weight", action="append", default=[], metavar="SOURCE=W",
                    help="sample weight of a source's rows (repeatable; default 1)")
+    t.add_argument("--augment", type=int, default=None, metavar="N",
+                   help="disguised copies of each positive row (and of 15%% of the others) to train on too "
+                        "(default: fit_text_model's; 0: none)")
     t.add_argument("--no-frozen-test", action="store_true",
                    help="train and tune on the frozen test split too (its figures are then no longer held out)")
     t.add_argument("--base", default="default", metavar="NAME|PATH",
@@ -275,6 +278,10 @@ def _cli_train(args) -> int:
     extra: dict = {}
     if args.thresholds_on:
         extra["thresholds_on"] = args.thresholds_on
+    if args.augment is not None:
+        if args.augment < 0:
+            raise UsageError(f"--augment: expected a number of copies >= 0, got {args.augment}")
+        extra["augment"] = args.augment
     if args.source_weight:
         weights = {}
         for item in args.source_weight:

@@ -279,6 +279,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         Folds of the near-duplicate-grouped K-fold the calibration is fitted on.
     max_chars : int
         Texts are read up to this many characters.
+    augment : int
+        Disguised copies (:func:`cleanclf.text.perturb.perturb`: homoglyphs, separators, pinyin,
+        sound-alikes, emoji, leetspeak, ...) added to the training rows: ``augment`` copies of every
+        row with a positive label and of a share ``augment_negative_share`` of the others (so that
+        disguise characters do not become a shortcut for "positive"). A copy keeps its row's labels,
+        weight and near-duplicate group (it never lands in another calibration fold than its
+        original); ``oof_proba_`` covers the original rows only. 0 (the default) adds none.
+    augment_negative_share : float
+        Share of rows without a positive label that get copies (each decided per row).
+    random_state : int
+        Seed of the copies (each row's copy is seeded by ``random_state``, its copy number and
+        its position, so the result does not depend on anything else).
 
     ``fit(X, y, sample_weight=None)``: ``X`` a 1-D iterable of str; ``y`` 1-D
     (binary / multiclass) or a 2-D 0/1 indicator matrix (multilabel; -1, None or
@@ -310,7 +322,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, classifier: str = "nblr", C: float | None = None, nb_alpha: float = 1.0,
                  char_ngram_range=(1, 3), char_min_df=2, char_max_features: int | None = 300_000,
                  words: bool = False, lexicons=None, slang: bool = True, cue_columns: bool = False,
-                 cv: int = 3, max_chars: int = 10_000):
+                 cv: int = 3, max_chars: int = 10_000, augment: int = 0,
+                 augment_negative_share: float = 0.15, random_state: int = 0):
         self.classifier = classifier
         self.C = C
         self.nb_alpha = nb_alpha
@@ -323,6 +336,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.cue_columns = cue_columns
         self.cv = cv
         self.max_chars = max_chars
+        self.augment = augment
+        self.augment_negative_share = augment_negative_share
+        self.random_state = random_state
 
     def __sklearn_tags__(self):
         tags = text_input_tags(super().__sklearn_tags__())
@@ -355,6 +371,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                              f"got {describe(lex)}")
         _check_int("cv", self.cv, 2)
         _check_int("max_chars", self.max_chars, 1)
+        _check_int("augment", self.augment, 0)
+        share = self.augment_negative_share
+        if isinstance(share, bool) or not isinstance(share, numbers.Real) or not 0 <= share <= 1:
+            raise InputError(f"augment_negative_share: expected a number in [0, 1], got {describe(share)}")
+        _check_int("random_state", self.random_state, 0)
 
     def _lexicons(self) -> tuple[dict | None, dict]:
         """The lexicons the features use (``lexicons`` + the slang lexicon) and what each list is."""
@@ -427,6 +448,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         from .linear import NBLogisticRegression
 
         self._check_params()
+        X = as_texts(X)  # once: a generator can be read only once, and copies need the raw texts
         normalized = self._normalized(X)
         n = len(normalized)
         if n == 0:
@@ -441,6 +463,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                     or (sample_weight < 0).any()):
                 raise InputError(f"sample_weight: expected {n} finite weights >= 0 (one per text), "
                                  f"got shape {sample_weight.shape}")
+        groups = near_duplicate_groups(normalized)
+        if self.augment:
+            normalized, Y, sample_weight, groups = self._augmented(X, normalized, Y, multilabel, sample_weight,
+                                                                   groups)
         if multilabel:
             classes = np.arange(Y.shape[1])
             columns = [(Y[:, j], f"y[:, {j}]") for j in range(Y.shape[1])]
@@ -460,9 +486,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
                                       char_min_df=self.char_min_df, char_max_features=self.char_max_features,
                                       words=self.words, cue_columns=self.cue_columns)
         Xf = features.fit_transform(normalized).tocsr()
-        groups = near_duplicate_groups(normalized)
         estimators, counts = [], []
-        oof = np.full((n, len(columns)), np.nan)
+        oof = np.full((len(normalized), len(columns)), np.nan)
         for j, (col, what) in enumerate(columns):
             mask = ~np.isnan(col)
             yj = col[mask].astype(np.int64)
@@ -478,6 +503,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             estimators.append(est)
             oof[mask, j] = est.oof_proba_
             counts.append({"labelled": int(mask.sum()), "positive": int(yj.sum())})
+        oof = oof[:n]  # the original rows only (copies follow them)
+        self.n_augmented_ = len(normalized) - n
         self.features_ = features
         self.estimators_ = estimators
         self.classes_ = classes
@@ -488,6 +515,37 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.lexicon_info_ = info
         self.n_features_ = int(Xf.shape[1])
         return self
+
+    def _augmented(self, X, normalized, Y, multilabel, sample_weight, groups):
+        """The training rows plus ``augment`` disguised copies of the positive rows and of a share
+        of the others (see the class docstring): (normalized, Y, sample_weight, groups)."""
+        import random
+
+        from .normalize import normalize
+        from .perturb import perturb
+
+        texts, m = X, self.max_chars
+        if multilabel:
+            positive = (np.nan_to_num(Y, nan=0.0) == 1).any(axis=1)
+        else:
+            positive = Y != np.unique(Y)[0]
+        extra_idx, extra_text = [], []
+        for k in range(int(self.augment)):
+            for i, text in enumerate(texts):
+                rng = random.Random(f"{self.random_state}:{k}:{i}")
+                if not positive[i] and rng.random() >= self.augment_negative_share:
+                    continue
+                copy = normalize(perturb(text[:m], rng)[:m])
+                if copy != normalized[i]:
+                    extra_idx.append(i)
+                    extra_text.append(copy)
+        idx = np.asarray(extra_idx, dtype=np.int64)
+        normalized = [*normalized, *extra_text]
+        Y = np.concatenate([Y, Y[idx]]) if idx.size else Y
+        if sample_weight is not None and idx.size:
+            sample_weight = np.concatenate([sample_weight, sample_weight[idx]])
+        groups = np.concatenate([groups, groups[idx]]) if idx.size else groups
+        return normalized, Y, sample_weight, groups
 
     # ------------------------------------------------------------- scoring
     def _features(self, X):
@@ -580,7 +638,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return {"params": params,
                 "label_counts": dict(zip(categories, copy.deepcopy(self.label_counts_))),
                 "lexicons": copy.deepcopy(self.lexicon_info_),
-                "n_features": self.n_features_}
+                "n_features": self.n_features_,
+                "augmented_rows": int(getattr(self, "n_augmented_", 0))}
 
     def save_bundle(self, directory: str | os.PathLike, *, categories: Sequence[str] = TEXT_CATEGORIES,
                     thresholds: dict | None = None, thresholds_from: str | None = None, meta: dict | None = None,

@@ -28,6 +28,8 @@ from .thresholds import choose_thresholds
 
 DEFAULT_C = 8.0          # plain logistic regression (classifier="lr")
 DEFAULT_NB_C = 16.0      # NB-weighted logistic regression (classifier="nblr", the default)
+#: Disguised copies of each positive row (and of 15 % of the others) trained on (issue 21: 0.6.0 had none).
+DEFAULT_AUGMENT = 1
 CLASSIFIERS = ("nblr", "lr")
 THRESHOLDS_ON = ("dev", "dev+oof")
 
@@ -39,7 +41,8 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
                    words: bool = False, cv: int = 3, allow_noncommercial: bool = False,
                    source_weights: dict[str, float] | None = None, slang: bool = True,
                    thresholds_on: str = "dev+oof", max_dev_f1_loss: float = 0.005, cue_columns: bool = False,
-                   max_hard_negative_fpr: float = 0.005, verbose: bool = False):
+                   max_hard_negative_fpr: float = 0.005, augment: int = DEFAULT_AUGMENT,
+                   augment_negative_share: float = 0.15, verbose: bool = False):
     """Fit a :class:`~cleanclf.text.classifier.TextClassifier` on labelled rows; return it as the
     :class:`~cleanclf.text.model.TextModel` a bundle holds, with thresholds chosen.
 
@@ -56,6 +59,9 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     lexicon (:func:`cleanclf.text.lexicon.read_slang_lexicon`, CC0, ships with
     the package) to the lexicon features; ``cue_columns`` adds the contact-cue
     context columns of :class:`~cleanclf.text.features.LexiconFeatures`.
+    ``augment`` disguised copies (:mod:`cleanclf.text.perturb`) of every positive row and of
+    ``augment_negative_share`` of the others are trained on too (``TextClassifier(augment=...)``:
+    copies stay in their original's calibration fold; thresholds see the original rows only).
 
     Thresholds (0.5 without dev rows): per category the best-F1 cut whose
     hard-negative false-positive rate stays within ``max_hard_negative_fpr``.
@@ -87,10 +93,12 @@ def fit_text_model(rows: Sequence[dict], *, dev_rows: Sequence[dict] | None = No
     t0 = time.perf_counter()
     est = TextClassifier(classifier=classifier, C=C, nb_alpha=nb_alpha, char_ngram_range=tuple(char_ngram_range),
                          char_min_df=char_min_df, char_max_features=char_max_features, words=words,
-                         lexicons=lexicons, slang=slang, cue_columns=cue_columns, cv=cv, max_chars=MAX_TEXT_CHARS)
+                         lexicons=lexicons, slang=slang, cue_columns=cue_columns, cv=cv, max_chars=MAX_TEXT_CHARS,
+                         augment=augment, augment_negative_share=augment_negative_share)
     est.fit([r["text"] for r in rows], Y, sample_weight=row_weights(rows, source_weights))
     if verbose:
         print(f"fitted {est.n_features_} features x {len(TEXT_CATEGORIES)} categories on {len(rows)} rows "
+              f"(+ {est.n_augmented_} disguised copies) "
               f"in {time.perf_counter() - t0:.1f}s", flush=True)
     oof: dict = {}
     if thresholds_on == "dev+oof" and dev_rows:
