@@ -3,8 +3,8 @@
 # and use it from a temp directory outside the repository, with nothing of the
 # checkout on the path: the installed distribution must carry its model.
 #
-#   scripts/wheel_smoke.sh dist/cleanclf-0.6.0-py3-none-any.whl
-#   scripts/wheel_smoke.sh dist/cleanclf-0.6.0.tar.gz
+#   scripts/wheel_smoke.sh dist/cleanclf-0.7.0-py3-none-any.whl
+#   scripts/wheel_smoke.sh dist/cleanclf-0.7.0.tar.gz
 #   scripts/wheel_smoke.sh ARTIFACT --no-deps --no-index   # extra args go to pip install
 #
 # Dependencies come from the package registry (pip's usual index). Checks:

@@ -25,7 +25,9 @@ BUNDLE = Path(__file__).resolve().parents[1] / "models" / "default"
 ENGLISH_ADS = [
     "Available tonight, full service, call 555-0100",
     "Sweet new girl in town, incall and outcall, text 555-0100",
-    "Hot girls available 24/7, book now (555) 010-0100",
+    # default@0.7.0 scores the shorter "Hot girls available 24/7, book now (555) 010-0100" 0.667, just
+    # under its 0.671 cut (a recall miss recorded in CARD-text.md); this test is about how evidence reads
+    "Sexy escort girls available 24/7, incall outcall, book now (555) 010-0100",
 ]
 
 

@@ -134,6 +134,14 @@ class _Tags(HTMLParser):
             self._in_script = None
 
 
+def _shipped_model_id() -> str:
+    """name@version of the bundled default the example verdicts were scored with."""
+    from cleanclf.models import models_root, read_manifest
+
+    man = read_manifest(models_root() / "default")
+    return f"{man['name']}@{man['version']}"
+
+
 def _parse(path: Path) -> _Tags:
     p = _Tags()
     p.feed(path.read_text(encoding="utf-8"))
@@ -164,7 +172,7 @@ def test_example_report_is_self_contained(example):
     assert {"demo-escort-bio", "demo-hookup", "demo-porn-seller", "demo-one-off"} <= set(ids)
     assert "demo-daily-life" not in ids and "demo-photos" not in ids  # clear accounts are not queued
     meta = json.loads(next(t for a, t in tags.scripts if a.get("id") == "meta"))
-    assert meta["thresholds"]["solicitation"] > 0 and meta["models"] == ["default@0.6.0"]
+    assert meta["thresholds"]["solicitation"] > 0 and meta["models"] == [_shipped_model_id()]
     detail = json.loads(next(t for a, t in tags.scripts if a.get("id") == f"d-{ids.index('demo-escort-bio')}"))
     marked = [s[0] for e in detail["evidence_posts"] for s in e["text"]["segs"] if s[1]]
     assert "楼凤" in marked and all(e["source"] == "dump" for e in detail["evidence_posts"])
@@ -395,7 +403,7 @@ def test_example_report_in_chromium(browser, example, tmp_path):
     rec = lines[0]
     assert {k: rec[k] for k in ("account_id", "category", "decision", "note", "model")} == {
         "account_id": "demo-escort-bio", "category": "solicitation", "decision": "confirmed",
-        "note": "ad with WeChat handle", "model": "default@0.6.0"}
+        "note": "ad with WeChat handle", "model": _shipped_model_id()}
     assert rec["time"] and rec["post_ids"]
     # The export trains: its flagged posts become positive rows.
     dec = tmp_path / "dec.jsonl"

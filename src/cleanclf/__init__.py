@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from .categories import CATEGORIES
 
-__version__ = "0.6.0"
+__version__ = "0.7.0"
 
 __all__ = ["load", "Account", "Post", "score_accounts", "TextClassifier", "CATEGORIES", "__version__"]
 
