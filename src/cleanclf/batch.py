@@ -51,6 +51,7 @@ from .errors import InputError, RecordError, describe
 from .schema import Account, Item
 from .scoring import AccountScorer, check_count, check_scoring_opts, dumps_line, verdict_stats
 from .image_text import check_image_text, require_ocr
+from .models import COMPONENTS  # the components a bundle can have (re-exported)
 
 DEFAULT_CHUNK_SIZE = 128
 DEFAULT_CHUNK_BYTES = 4 << 20
@@ -287,10 +288,6 @@ def resolve_model(model=None, *, trust: bool = False) -> tuple[Any, tuple, str]:
         # onnxruntime session across fork.
         return model, ("load", str(directory)), model.model_id
     return model, ("object", model), model.model_id
-
-
-#: The components a bundle can have; :func:`model_components` reports which a model has.
-COMPONENTS = ("text", "image", "account")
 
 
 def model_components(model=None, *, trust: bool = False) -> tuple[str, ...]:

@@ -86,7 +86,7 @@ class Classifier:
         comps = self.manifest.get("components", {})
         have = {"text": self.text_model is not None, "image": self.image_model is not None,
                 "account": "account" in comps}
-        return tuple(c for c in ("text", "image", "account") if have[c])
+        return tuple(c for c in models.COMPONENTS if have[c])
 
     @property
     def account_params(self) -> dict[str, Any]:

@@ -42,6 +42,8 @@ from .errors import BundleCompatibilityWarning, BundleError, BundleNotFoundError
 
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+#: The components a bundle can have, in the order they are reported.
+COMPONENTS = ("text", "image", "account")
 _CHUNK = 1 << 20
 
 
